@@ -1,0 +1,1 @@
+"""Room audio: perceptual fades, the volume cap, and the libVLC channels."""

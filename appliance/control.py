@@ -1,0 +1,155 @@
+"""The local control socket: one JSON object per line in, one per line out.
+
+Request:  {"verb": "receptive", "args": {"minutes": 20}}   or   {"verb": "status"}
+Answer:   {"ok": true, "message": "...", "status": {...}}  or   {"ok": false, "error": "..."}
+
+The socket is mode 0660: the appliance's user and group (the clinic's admins) may use it.
+A client that sends garbage gets an error line; one that stalls or disconnects is dropped
+after a few seconds. Neither touches the session.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import threading
+from pathlib import Path
+from typing import Callable, Optional
+
+from .errors import ControlError
+from .verbs import BadRequest, parse_command
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST = 16 * 1024
+CLIENT_TIMEOUT_S = 5.0
+ANSWER_TIMEOUT_S = 5.0
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    timeout = CLIENT_TIMEOUT_S
+
+    def handle(self):
+        try:
+            line = self.rfile.readline(MAX_REQUEST + 1)
+        except (OSError, socket.timeout):
+            return
+        if not line:
+            return
+        answer = self.server.control.answer(line)
+        try:
+            self.wfile.write((json.dumps(answer) + "\n").encode())
+        except OSError:
+            pass  # the client went away: nothing to undo
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    allow_reuse_address = False
+
+
+class ControlSocket:
+    def __init__(self, engine, path: Path, extra_verbs: Optional[dict] = None):
+        self.engine = engine
+        self.path = Path(path)
+        #: verbs adapters add (e.g. 'button' in mock GPIO mode): name -> fn(args) -> answer
+        self.extra_verbs: dict[str, Callable[[dict], dict]] = dict(extra_verbs or {})
+        self._server: Optional[_Server] = None
+        self._thread: Optional[threading.Thread] = None
+
+    def answer(self, line: bytes) -> dict:
+        if len(line) > MAX_REQUEST:
+            return {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
+        try:
+            request = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return {"ok": False, "error": "request is not a JSON line"}
+        if not isinstance(request, dict) or not isinstance(request.get("verb"), str):
+            return {"ok": False, "error": "request needs a 'verb'"}
+        verb, args = request["verb"], request.get("args") or {}
+        if verb == "status":
+            return {"ok": True, "status": self.engine.status()}
+        if verb in self.extra_verbs:
+            try:
+                return self.extra_verbs[verb](args)
+            except (BadRequest, ValueError) as exc:
+                return {"ok": False, "error": str(exc)}
+        try:
+            command = parse_command(verb, args)
+        except BadRequest as exc:
+            return {"ok": False, "error": str(exc)}
+        pending = self.engine.submit(command)
+        if not pending.wait(ANSWER_TIMEOUT_S):
+            return {"ok": False, "error": f"{verb}: the engine did not answer in time"}
+        if pending.refusal:
+            return {"ok": False, "error": pending.refusal}
+        return {"ok": True, "message": pending.message, "status": self.engine.status()}
+
+    def start(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() or self.path.is_symlink():
+            if _alive(self.path):
+                raise ControlError(f"{self.path}: another appliance is already running here")
+            self.path.unlink()
+        old_umask = os.umask(0o117)  # born 0660: no moment where others could connect
+        try:
+            self._server = _Server(str(self.path), _Handler)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o660)
+        self._server.control = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="control",
+                                        kwargs={"poll_interval": 0.5}, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def _alive(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect(str(path))
+            return True
+        except OSError:
+            return False
+
+
+def request(path: Path, verb: str, args: Optional[dict] = None,
+            timeout: float = ANSWER_TIMEOUT_S + 2) -> dict:
+    """Send one request to a running daemon (used by the CLI and tests)."""
+    payload = json.dumps({"verb": verb, "args": args or {}}).encode() + b"\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+        except FileNotFoundError:
+            raise ControlError(f"{path}: no appliance is running (socket not found)") from None
+        except PermissionError:
+            raise ControlError(f"{path}: permission denied (are you in the appliance's group?)"
+                               ) from None
+        except OSError as exc:
+            raise ControlError(f"{path}: cannot connect ({exc.strerror or exc})") from None
+        s.sendall(payload)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if chunk.endswith(b"\n"):
+                break
+    try:
+        return json.loads(b"".join(chunks).decode())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ControlError(f"{path}: the daemon answered something unreadable") from None

@@ -1,0 +1,44 @@
+"""Builds the adapters from config, starts them in order and stops them in reverse."""
+from __future__ import annotations
+
+import logging
+
+from . import session
+from .audio.vlc_output import open_audio
+from .control import ControlSocket
+from .engine import Engine
+from .levels import level_to_db
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.engine = None
+        self.audio = None
+        self.control = None
+        self._started = []
+
+    def start(self):
+        cfg = self.cfg
+        state = session.new_state(cfg.settings, cfg.library)
+        # libVLC is created here, at start-up, never on the first command
+        self.audio = open_audio(cfg.audio, lambda cmd: self.engine.submit(cmd),
+                                cfg.socket_path.parent, level_to_db(cfg.settings.cap))
+        self._started.append(self.audio.close)
+        self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
+        self.engine.start()
+        self._started.append(self.engine.shutdown)
+        self.control = ControlSocket(self.engine, cfg.socket_path)
+        self.control.start()
+        self._started.append(self.control.stop)
+        log.info("audio output: %s, cap %g", self.audio.output_name, cfg.settings.cap)
+
+    def stop(self):
+        while self._started:
+            stop = self._started.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("while stopping %s", stop)

@@ -1,0 +1,129 @@
+"""What can be asked of a room (commands) and what the room then does (effects).
+
+Commands come from people (CLI, buttons, panel, MQTT, schedule) or from the machinery
+(timers, libVLC reporting a track ended). All are plain frozen dataclasses: the session core
+is a pure function over them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Union
+
+from .model import Track
+
+# --- commands a person (or the schedule) gives -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Ambient:
+    """Start the pre-session atmosphere on the ambient bed."""
+    fade_in_s: Optional[float] = None  # the schedule asks for a slow fade-in
+
+
+@dataclass(frozen=True)
+class Welcome:
+    track: Optional[str] = None  # a track name from the welcome playlist; None = the room's song
+
+
+@dataclass(frozen=True)
+class Active:
+    pass
+
+
+@dataclass(frozen=True)
+class Receptive:
+    minutes: float
+
+
+@dataclass(frozen=True)
+class Reflection:
+    pass
+
+
+@dataclass(frozen=True)
+class Quiet:
+    pass
+
+
+@dataclass(frozen=True)
+class End:
+    pass
+
+
+@dataclass(frozen=True)
+class Volume:
+    level: float
+
+
+# --- events from the machinery -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A timer the core asked for (see next_wakeup) is due."""
+
+
+@dataclass(frozen=True)
+class TrackEnded:
+    channel: str
+    play_id: int
+
+
+@dataclass(frozen=True)
+class TrackFailed:
+    channel: str
+    play_id: int
+    reason: str
+
+
+Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Volume,
+                Tick, TrackEnded, TrackFailed]
+
+#: the verbs people use, by name (CLI, panel, MQTT) -> command class
+VERBS = {
+    "ambient": Ambient, "welcome": Welcome, "active": Active, "receptive": Receptive,
+    "reflection": Reflection, "quiet": Quiet, "end": End, "volume": Volume,
+}
+
+# --- effects the engine carries out ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Play:
+    """Start `track` on `channel` from silence and ramp to `level_db` over `fade_in_s`."""
+    channel: str
+    track: Track
+    level_db: float
+    fade_in_s: float
+    play_id: int
+    crossfade_s: float = 0.0  # whatever this channel still plays fades out over this time
+    join_fade: bool = False   # the next track of a playlist: keep the channel's fader as it is
+
+
+@dataclass(frozen=True)
+class Fade:
+    """Ramp `channel` from wherever it is now to `level_db` (None: silence, then stop)."""
+    channel: str
+    level_db: Optional[float]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Stop a channel that is already silent or never became audible (a failed track)."""
+    channel: str
+
+
+@dataclass(frozen=True)
+class PhaseChanged:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a person should read in the log and the status (a skipped track...)."""
+    message: str
+
+
+Effect = Union[Play, Fade, Stop, PhaseChanged, Notice]

@@ -1,0 +1,372 @@
+"""The session core: step(state, command, now) -> Outcome(state, effects, refusal).
+
+Pure: no threads, no clocks (``now`` is monotonic seconds handed in), no audio, no I/O.
+
+Phases and the commands that move between them::
+
+                 ambient             welcome [TRACK]         song ends / active
+      +------+ ----------> +---------+ ----------> +---------+ -----------------> +--------+
+      | idle |             | ambient |             | welcome |                    | active |
+      +------+ <---------- +---------+             +---------+ ----+              +--------+
+        ^  ^   end / quiet       |  receptive N / active           | reflection /     |   |
+        |  |                     +--------------------------+      | end / quiet      |   |
+        |  |                                                v      v                  |   |
+        |  |   timer / end    +------------+  timer, end,  +-----------+  receptive N |   |
+        |  +----------------- | reflection | <------------ | receptive | <------------+   |
+        |                     +------------+  reflection,  +-----------+                  |
+        |                           ^         quiet                                       |
+        |                           +----------------------- reflection / end ------------+
+        +-- (welcome, active and receptive may also start from idle; ambient only from idle)
+
+- ``quiet`` is never refused: every channel fades to silence within ``quiet_s``; the phase
+  moves on only where staying would be wrong (ambient -> idle, welcome -> active,
+  receptive -> reflection: reflection is never skipped by the appliance).
+- ``end`` finishes what is going on: a session (welcome, active, receptive) always goes to
+  reflection; reflection and ambient go to idle.
+- A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time.
+- ``volume`` sets the level of what the room hears now (the ambient bed during ambient, the
+  foreground otherwise), clamped to the cap.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from ..levels import level_to_db
+from . import commands as c
+from .model import (ACTIVE, AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE,
+                    REFLECTION, WELCOME, ChannelPlan, State, Track)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    effects: tuple = ()
+    refusal: Optional[str] = None  # why the command was not carried out
+    message: str = ""              # what a person should be told when it was
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+def new_state(settings, library, seed: int = 0) -> State:
+    return State(settings=settings, library=library, volume=min(settings.volume, settings.cap),
+                 ambient_level=min(settings.ambient_level, settings.cap), shuffle_seed=seed)
+
+
+def next_wakeup(state: State) -> Optional[float]:
+    """The monotonic time at which the core wants a Tick, if any."""
+    times = [t for t in (state.fade_at, state.deadline) if t is not None]
+    return min(times) if times else None
+
+
+def remaining_s(state: State, now: float) -> Optional[float]:
+    return None if state.deadline is None else max(0.0, state.deadline - now)
+
+
+def now_playing(state: State) -> Optional[Track]:
+    for channel in (FOREGROUND_CH, AMBIENT_CH):
+        track = state.plan(channel).current
+        if track is not None:
+            return track
+    return None
+
+
+def step(state: State, command, now: float) -> Outcome:
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        return Outcome(state, refusal=f"unknown command {type(command).__name__}")
+    return handler(state, command, now)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+class _Builder:
+    """Collects the new state and its effects while a command is handled."""
+
+    def __init__(self, state: State):
+        self.state = state
+        self.effects: list = []
+
+    def set(self, **changes):
+        self.state = replace(self.state, **changes)
+
+    def set_plan(self, channel: str, plan: ChannelPlan):
+        channels = dict(self.state.channels)
+        channels[channel] = plan
+        self.set(channels=channels)
+
+    def go(self, phase: str, now: float, deadline: Optional[float] = None,
+           fade_at: Optional[float] = None):
+        old = self.state.phase
+        self.set(phase=phase, started_at=now, deadline=deadline, fade_at=fade_at)
+        if old != phase:
+            self.effects.append(c.PhaseChanged(old, phase))
+
+    def start(self, channel: str, tracks, level: float, fade_in_s: float, loop: bool,
+              crossfade_s: float):
+        play_id = self.state.next_play_id
+        self.set(next_play_id=play_id + 1)
+        self.set_plan(channel, ChannelPlan(tracks=tuple(tracks), index=0, play_id=play_id,
+                                           loop=loop))
+        self.effects.append(c.Play(channel, tracks[0], level_to_db(level), fade_in_s, play_id,
+                                   crossfade_s))
+
+    def fade_out(self, channel: str, seconds: float):
+        plan = self.state.plan(channel)
+        if plan.play_id and not plan.fading_out:
+            self.set_plan(channel, replace(plan, fading_out=True))
+            self.effects.append(c.Fade(channel, None, seconds))
+
+    def fade_out_all(self, seconds: float):
+        for channel in CHANNELS:
+            self.fade_out(channel, seconds)
+
+    def done(self, message: str = "") -> Outcome:
+        return Outcome(self.state, tuple(self.effects), message=message)
+
+
+def _refuse(state: State, reason: str) -> Outcome:
+    return Outcome(state, refusal=reason)
+
+
+def _not_in(state: State, verb: str, allowed) -> Optional[Outcome]:
+    if state.phase in allowed:
+        return None
+    return _refuse(state, f"{verb}: not possible during {state.phase}"
+                   f" (possible during {', '.join(allowed)})")
+
+
+def _closing_fade(state: State) -> float:
+    """A receptive block always ends gently; anything else crossfades."""
+    s = state.settings
+    return s.receptive_fade_out_s if state.phase == RECEPTIVE else s.crossfade_s
+
+
+# --- commands -------------------------------------------------------------------------------
+
+def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
+    if state.phase == AMBIENT:
+        return _refuse(state, "ambient: the ambient bed is already playing")
+    refused = _not_in(state, "ambient", (IDLE,))
+    if refused:
+        return refused
+    if not state.library.ambient:
+        return _refuse(state, "ambient: the ambient playlist is empty")
+    b = _Builder(state)
+    fade_in = state.settings.ambient_fade_in_s if cmd.fade_in_s is None else cmd.fade_in_s
+    b.start(AMBIENT_CH, state.library.ambient, state.ambient_level, fade_in, loop=True,
+            crossfade_s=state.settings.crossfade_s)
+    b.go(AMBIENT, now)
+    return b.done()
+
+
+def find_welcome_track(state: State, name: Optional[str]) -> Optional[Track]:
+    """The room's welcome song, or the welcome-playlist track called `name`.
+
+    Only tracks already in the playlist can be named, so a name never reaches the filesystem.
+    """
+    tracks = state.library.welcome
+    if not tracks:
+        return None
+    if name is None:
+        return tracks[0]
+    wanted = name.strip().casefold()
+    for track in tracks:
+        stem = track.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if wanted in (track.title.casefold(), stem.casefold()):
+            return track
+    return None
+
+
+def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
+    if state.phase == WELCOME:
+        return _refuse(state, "welcome: the welcome song is already playing")
+    refused = _not_in(state, "welcome", (IDLE, AMBIENT, ACTIVE))
+    if refused:
+        return refused
+    if not state.library.welcome:
+        return _refuse(state, "welcome: the welcome playlist is empty")
+    track = find_welcome_track(state, cmd.track)
+    if track is None:
+        return _refuse(state, f"welcome: no track called {cmd.track!r} in the welcome playlist")
+    s = state.settings
+    b = _Builder(state)
+    b.fade_out(AMBIENT_CH, s.crossfade_s)
+    b.start(FOREGROUND_CH, (track,), state.volume, s.fade_in_s, loop=False,
+            crossfade_s=s.crossfade_s)
+    b.go(WELCOME, now)
+    return b.done(f"welcome: {track.title}")
+
+
+def _active(state: State, cmd: c.Active, now: float) -> Outcome:
+    if state.phase == ACTIVE:
+        return _refuse(state, "active: already in active work")
+    refused = _not_in(state, "active", (IDLE, AMBIENT, WELCOME, RECEPTIVE))
+    if refused:
+        return refused
+    b = _Builder(state)
+    b.fade_out_all(_closing_fade(state))
+    b.go(ACTIVE, now)
+    return b.done()
+
+
+def _receptive(state: State, cmd: c.Receptive, now: float) -> Outcome:
+    s = state.settings
+    if state.phase == RECEPTIVE:
+        return _refuse(state, "receptive: a listening block is already running")
+    refused = _not_in(state, "receptive", (IDLE, AMBIENT, WELCOME, ACTIVE))
+    if refused:
+        return refused
+    minutes = cmd.minutes
+    if not (s.receptive_min_minutes <= minutes <= s.receptive_max_minutes):
+        return _refuse(state, f"receptive: minutes must be between {s.receptive_min_minutes:g}"
+                              f" and {s.receptive_max_minutes:g}, not {minutes:g}")
+    if not state.library.receptive:
+        return _refuse(state, "receptive: the receptive playlist is empty")
+    tracks = list(state.library.receptive)
+    if s.receptive_shuffle:
+        random.Random(state.shuffle_seed + state.next_play_id).shuffle(tracks)
+    length = minutes * 60.0
+    fade = min(s.receptive_fade_out_s, length / 2)
+    b = _Builder(state)
+    b.fade_out(AMBIENT_CH, s.crossfade_s)
+    b.start(FOREGROUND_CH, tracks, state.volume, s.fade_in_s, loop=True,
+            crossfade_s=s.crossfade_s)
+    b.go(RECEPTIVE, now, deadline=now + length, fade_at=now + length - fade)
+    return b.done(f"receptive: {minutes:g} min")
+
+
+def _reflection(state: State, cmd: c.Reflection, now: float) -> Outcome:
+    if state.phase == REFLECTION:
+        return _refuse(state, "reflection: reflection is already running")
+    refused = _not_in(state, "reflection", (WELCOME, ACTIVE, RECEPTIVE))
+    if refused:
+        return refused
+    return _to_reflection(state, now)
+
+
+def _to_reflection(state: State, now: float) -> Outcome:
+    b = _Builder(state)
+    b.fade_out_all(_closing_fade(state))
+    b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
+    return b.done()
+
+
+def _quiet(state: State, cmd: c.Quiet, now: float) -> Outcome:
+    b = _Builder(state)
+    b.fade_out_all(state.settings.quiet_s)
+    if state.phase == AMBIENT:
+        b.go(IDLE, now)
+    elif state.phase == WELCOME:
+        b.go(ACTIVE, now)
+    elif state.phase == RECEPTIVE:
+        b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
+    return b.done()
+
+
+def _end(state: State, cmd: c.End, now: float) -> Outcome:
+    if state.phase == IDLE:
+        return _refuse(state, "end: nothing to end, the room is idle")
+    if state.phase in (WELCOME, ACTIVE, RECEPTIVE):
+        return _to_reflection(state, now)
+    b = _Builder(state)
+    b.fade_out_all(state.settings.crossfade_s)
+    b.go(IDLE, now)
+    return b.done()
+
+
+VOLUME_CHANGE_S = 0.3  # a level change glides instead of jumping
+
+
+def _volume(state: State, cmd: c.Volume, now: float) -> Outcome:
+    level = cmd.level
+    if not (0 <= level <= 100):
+        return _refuse(state, f"volume: level must be between 0 and 100, not {level:g}")
+    cap = state.settings.cap
+    message = f"volume capped at {cap:g}" if level > cap else ""
+    level = min(level, cap)
+    b = _Builder(state)
+    channel = AMBIENT_CH if state.phase == AMBIENT else FOREGROUND_CH
+    if channel == AMBIENT_CH:
+        b.set(ambient_level=level)
+    else:
+        b.set(volume=level)
+    plan = state.plan(channel)
+    if plan.play_id and not plan.fading_out:
+        b.effects.append(c.Fade(channel, level_to_db(level), VOLUME_CHANGE_S))
+    return b.done(message)
+
+
+# --- events ---------------------------------------------------------------------------------
+
+def _tick(state: State, cmd: c.Tick, now: float) -> Outcome:
+    b = _Builder(state)
+    if state.fade_at is not None and now >= state.fade_at:
+        # a track that ends during the closing fade ends the music: no new piece starts
+        # for the last seconds of the block
+        b.fade_out(FOREGROUND_CH, max(0.0, (state.deadline or now) - now))
+        b.set(fade_at=None)
+    if state.deadline is not None and now >= state.deadline:
+        if state.phase == RECEPTIVE:
+            b.fade_out_all(state.settings.crossfade_s)  # only if the closing fade was missed
+            b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
+        elif state.phase == REFLECTION:
+            b.go(IDLE, now)
+        else:
+            b.set(deadline=None)
+    return b.done()
+
+
+def _track_over(state: State, channel: str, play_id: int, now: float,
+                failure: Optional[str]) -> Outcome:
+    plan = state.plan(channel)
+    if play_id != plan.play_id:
+        return Outcome(state)  # a late report about a track we already left
+    b = _Builder(state)
+    if failure:
+        title = plan.tracks[plan.index].title if plan.index < len(plan.tracks) else "?"
+        b.effects.append(c.Notice(f"{channel}: skipped {title!r}: {failure}"))
+        b.effects.append(c.Stop(channel))
+    if plan.fading_out:
+        b.set_plan(channel, ChannelPlan())
+        return b.done()
+    if channel == FOREGROUND_CH and state.phase == WELCOME:
+        b.set_plan(channel, ChannelPlan())
+        b.go(ACTIVE, now)  # the welcome song has ended: the therapist takes over
+        return b.done()
+    failures = plan.failures + 1 if failure else 0
+    index = plan.index + 1
+    if index >= len(plan.tracks):
+        if not plan.loop:
+            b.set_plan(channel, ChannelPlan())
+            return b.done()
+        index = 0
+    if failures >= len(plan.tracks):
+        b.effects.append(c.Notice(f"{channel}: no playable track left, channel stopped"))
+        b.set_plan(channel, ChannelPlan())
+        return b.done()
+    level = state.ambient_level if channel == AMBIENT_CH else state.volume
+    play_id = state.next_play_id
+    b.set(next_play_id=play_id + 1)
+    b.set_plan(channel, replace(plan, index=index, play_id=play_id, failures=failures))
+    b.effects.append(c.Play(channel, plan.tracks[index], level_to_db(level),
+                            state.settings.fade_in_s, play_id, join_fade=True))
+    return b.done()
+
+
+def _track_ended(state: State, cmd: c.TrackEnded, now: float) -> Outcome:
+    return _track_over(state, cmd.channel, cmd.play_id, now, None)
+
+
+def _track_failed(state: State, cmd: c.TrackFailed, now: float) -> Outcome:
+    return _track_over(state, cmd.channel, cmd.play_id, now, cmd.reason)
+
+
+_HANDLERS = {
+    c.Ambient: _ambient, c.Welcome: _welcome, c.Active: _active, c.Receptive: _receptive,
+    c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Volume: _volume,
+    c.Tick: _tick, c.TrackEnded: _track_ended, c.TrackFailed: _track_failed,
+}

@@ -1,0 +1,163 @@
+"""Shared fixtures: a private sound server, tone tracks, configs, and a running room."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from appliance.config import load_config
+from appliance.control import request
+
+from .sound import PulseServer, Recorder, write_tone
+
+# one pure tone per role, so a recording tells which track was heard
+AMBIENT_HZ, WELCOME_HZ, RECEPTIVE_HZ = 330.0, 660.0, (440.0, 550.0, 770.0)
+
+
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory):
+    server = PulseServer(tmp_path_factory.mktemp("pulse")).start()
+    saved = {k: os.environ.get(k) for k in server.env}
+    os.environ.update(server.env)  # libVLC in this process plays into the private sink
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def tones(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tones")
+    write_tone(d / "ambient.wav", AMBIENT_HZ, 30)
+    write_tone(d / "welcome.wav", WELCOME_HZ, 12)
+    write_tone(d / "welcome-short.wav", WELCOME_HZ, 1.5)
+    for i, hz in enumerate(RECEPTIVE_HZ, start=1):
+        write_tone(d / f"receptive-{i}.wav", hz, 5)
+    (d / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + os.urandom(4000))
+    (d / "not-audio.ogg").write_text("this is a shopping list, not music\n" * 50)
+    return d
+
+
+def write_playlist(path: Path, entries):
+    lines = ["#EXTM3U"]
+    for entry in entries:
+        title, file = entry if isinstance(entry, tuple) else (Path(entry).stem, entry)
+        lines += [f"#EXTINF:-1,{title}", str(file)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_config(folder: Path, tones: Path, audio=None, receptive=None, playlists=None,
+                 extra: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lists = {
+        "ambient": [("Ambient tone", tones / "ambient.wav")],
+        "welcome": [("Welcome tone", tones / "welcome.wav"),
+                    ("Short hello", tones / "welcome-short.wav")],
+        "receptive": [(f"Pad {i}", tones / f"receptive-{i}.wav") for i in (1, 2, 3)],
+    }
+    lists.update(playlists or {})
+    for kind, entries in lists.items():
+        write_playlist(folder / f"{kind}.m3u", entries)
+    a = {"output": "pulse", "cap": 80, "volume": 70, "ambient_level": 40, "quiet_s": 1.5,
+         "crossfade_s": 1.0, "fade_in_s": 0.3, "ambient_fade_in_s": 0.3}
+    a.update(audio or {})
+    r = {"fade_out_s": 2, "min_minutes": 0.05}
+    r.update(receptive or {})
+
+    def table(d):
+        return "\n".join(f"{k} = {v!r}" if isinstance(v, str) else
+                         f"{k} = {str(v).lower() if isinstance(v, bool) else v}"
+                         for k, v in d.items())
+    text = f"""[room]
+id = "test-room"
+[audio]
+{table(a)}
+[playlists]
+ambient = "ambient.m3u"
+welcome = "welcome.m3u"
+receptive = "receptive.m3u"
+[receptive]
+{table(r)}
+[reflection]
+minutes = 1
+[control]
+socket = "run/control.sock"
+[state]
+dir = "state"
+{extra}
+"""
+    path = folder / "config.toml"
+    path.write_text(text)
+    return path
+
+
+class Room:
+    """A running appliance (real engine, libVLC, control socket) inside the test process."""
+
+    def __init__(self, config_path: Path):
+        from appliance.daemon import Daemon
+        self.cfg = load_config(config_path)
+        self.daemon = Daemon(self.cfg)
+
+    def __enter__(self):
+        self.daemon.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.daemon.stop()
+
+    @property
+    def engine(self):
+        return self.daemon.engine
+
+    @property
+    def audio(self):
+        return self.daemon.audio
+
+    def send(self, verb: str, **args) -> float:
+        """Send a verb over the control socket; returns when it was sent (monotonic)."""
+        sent = time.monotonic()
+        answer = request(self.cfg.socket_path, verb, args)
+        assert answer["ok"], answer
+        return sent
+
+    def ask(self, verb: str, **args) -> dict:
+        return request(self.cfg.socket_path, verb, args)
+
+    def status(self) -> dict:
+        return self.engine.status()
+
+    def wait_for(self, predicate, timeout=10.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status()
+            if predicate(status):
+                return status
+            time.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}; status: {self.status()}")
+
+
+@pytest.fixture
+def room_factory(pulse, tones, tmp_path):
+    rooms = []
+
+    def make(**kwargs):
+        path = write_config(tmp_path / f"room{len(rooms)}", tones, **kwargs)
+        room = Room(path)
+        rooms.append(room)
+        return room
+    yield make
+    for room in rooms:
+        room.daemon.stop()
+
+
+@pytest.fixture
+def recorder(pulse):
+    with Recorder(pulse) as rec:
+        yield rec
