@@ -14,6 +14,10 @@ from pathlib import Path
 
 from .config import default_config_path, load_config, read_socket_path
 from .errors import ApplianceError, ConfigError
+from .gpio import cli as gpio_cli
+from .mqtt import cli as mqtt_cli
+from .schedule import cli as schedule_cli
+from .web import cli as web_cli
 
 log = logging.getLogger("appliance")
 
@@ -188,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("volume", parents=[common], help="set the level (0-100)")
     s.add_argument("level", type=_number_arg("level"))
     s.set_defaults(func=_verb("volume", ("level",)))
+    for module in (gpio_cli, web_cli, schedule_cli, mqtt_cli):
+        module.register(sub, common)
     return p
 
 

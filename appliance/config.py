@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ConfigError, PlaylistError
+from .gpio import config as gpio_config
+from .mqtt import config as mqtt_config
 from .playlist import load_playlist
+from .schedule import config as schedule_config
 from .schema import Problems, Section, unknown_keys
 from .session.model import Library, Settings
+from .web import config as web_config
 
 OUTPUTS = ("auto", "alsa", "pulse")
 KNOWN_SECTIONS = ("room", "audio", "playlists", "receptive", "reflection", "control", "state")
-#: sections read by the adapters that plug in later (buttons, panel, schedule, MQTT)
-EXTRA_SECTIONS = ()
+#: each adapter reads its own sections: name -> module with SECTIONS and parse()
+ADAPTER_CONFIGS = {"gpio": gpio_config, "web": web_config, "schedule": schedule_config,
+                   "mqtt": mqtt_config}
+EXTRA_SECTIONS = tuple(name for module in ADAPTER_CONFIGS.values() for name in module.SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class Config:
     socket_path: Path
     state_dir: Path
     default_receptive_minutes: float = 20
-    extra: dict = field(default_factory=dict)
+    adapters: dict = field(default_factory=dict)  # adapter name -> its config (None: off)
 
 
 def default_config_path() -> Path:
@@ -157,7 +163,8 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
             lists[kind] = loaded.tracks
             playlist_problems.extend(loaded.problems)
 
-    extra = {name: data[name] for name in EXTRA_SECTIONS if name in data}
+    adapters = {name: module.parse(data, problems, base)
+                for name, module in ADAPTER_CONFIGS.items()}
     if problems:
         raise ConfigError(problems)
 
@@ -166,10 +173,11 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
         quiet_s=audio.quiet_s, crossfade_s=audio.crossfade_s, fade_in_s=audio.fade_in_s,
         ambient_fade_in_s=audio.ambient_fade_in_s, receptive_fade_out_s=fade_out_s,
         receptive_shuffle=(order == "shuffle"), receptive_min_minutes=min_minutes,
-        receptive_max_minutes=max_minutes,
+        receptive_max_minutes=max_minutes, receptive_default_minutes=default_minutes,
         reflection_s=reflection_minutes * 60.0)
     return Config(path=path, room_id=room_id, room_name=room_name, audio=audio,
                   settings=settings, playlist_paths=playlist_paths, library=Library(**lists),
                   playlist_problems=tuple(playlist_problems), socket_path=socket_path,
-                  state_dir=state_dir, default_receptive_minutes=default_minutes, extra=extra)
+                  state_dir=state_dir, default_receptive_minutes=default_minutes,
+                  adapters=adapters)
 

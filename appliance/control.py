@@ -80,7 +80,7 @@ class ControlSocket:
             command = parse_command(verb, args)
         except BadRequest as exc:
             return {"ok": False, "error": str(exc)}
-        pending = self.engine.submit(command)
+        pending = self.engine.submit(command, source="cli")
         if not pending.wait(ANSWER_TIMEOUT_S):
             return {"ok": False, "error": f"{verb}: the engine did not answer in time"}
         if pending.refusal:

@@ -7,7 +7,15 @@ from . import session
 from .audio.vlc_output import open_audio
 from .control import ControlSocket
 from .engine import Engine
+from .gpio import adapter as gpio_adapter
 from .levels import level_to_db
+from .mqtt import adapter as mqtt_adapter
+from .schedule import adapter as schedule_adapter
+from .web import adapter as web_adapter
+
+#: started in this order after the engine and the control socket, stopped in reverse
+ADAPTERS = (("gpio", gpio_adapter), ("schedule", schedule_adapter), ("web", web_adapter),
+            ("mqtt", mqtt_adapter))
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +26,7 @@ class Daemon:
         self.engine = None
         self.audio = None
         self.control = None
+        self.adapters = {}  # name -> what the adapter exposes to later ones (or None)
         self._started = []
 
     def start(self):
@@ -34,6 +43,10 @@ class Daemon:
         self.control.start()
         self._started.append(self.control.stop)
         log.info("audio output: %s, cap %g", self.audio.output_name, cfg.settings.cap)
+        for name, adapter in ADAPTERS:
+            stop = adapter.start(self)
+            if stop is not None:
+                self._started.append(stop)
 
     def stop(self):
         while self._started:

@@ -37,8 +37,9 @@ class AudioOutput(Protocol):
 class Pending:
     """The answer to one submitted command, filled in by the engine thread."""
 
-    def __init__(self, command):
+    def __init__(self, command, source: str = ""):
         self.command = command
+        self.source = source  # who asked: "cli", "button:welcome", "panel", "mqtt", "schedule"
         self._done = threading.Event()
         self.outcome: Optional[session.Outcome] = None
         self.refusal: Optional[str] = None
@@ -73,6 +74,7 @@ class Engine:
         self._thread: Optional[threading.Thread] = None
         self._lock = threading.Lock()
         self._subscribers: list[Callable[[dict], None]] = []
+        self._event_subscribers: list[Callable[[dict], None]] = []
         self.notices: list[str] = []
         self.fault: Optional[str] = None
         self.stopped = threading.Event()
@@ -80,8 +82,8 @@ class Engine:
 
     # --- for inputs (any thread) ----------------------------------------------------------
 
-    def submit(self, command) -> Pending:
-        pending = Pending(command)
+    def submit(self, command, source: str = "") -> Pending:
+        pending = Pending(command, source)
         try:
             self._inbox.put_nowait(pending)
         except queue.Full:
@@ -106,8 +108,16 @@ class Engine:
 
     def unsubscribe(self, callback):
         with self._lock:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            for subscribers in (self._subscribers, self._event_subscribers):
+                if callback in subscribers:
+                    subscribers.remove(callback)
+
+    def subscribe_events(self, callback: Callable[[dict], None]):
+        """`callback(event)` on the engine thread for each phase change and each command a
+        person gave: {"type": "phase", "old", "new"} or {"type": "command", "verb",
+        "source", "accepted", "reason"}. Only enqueue in it."""
+        with self._lock:
+            self._event_subscribers.append(callback)
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -177,6 +187,10 @@ class Engine:
                 command = c.TrackFailed(command.channel, command.play_id, unheard)
         old_phase = self.state.phase
         outcome = session.step(self.state, command, now)
+        if pending.source:
+            self._emit({"type": "command", "verb": _verb_name(command),
+                        "source": pending.source, "accepted": outcome.refusal is None,
+                        "reason": outcome.refusal})
         if outcome.refusal:
             log.info("refused %s: %s", type(command).__name__, outcome.refusal)
             pending._finish(outcome.refusal)
@@ -199,6 +213,7 @@ class Engine:
                 self.audio.stop(effect.channel)
             elif isinstance(effect, c.PhaseChanged):
                 log.info("phase %s -> %s", effect.old, effect.new)
+                self._emit({"type": "phase", "old": effect.old, "new": effect.new})
             elif isinstance(effect, c.Notice):
                 log.warning("%s", effect.message)
                 self.notices = (self.notices + [effect.message])[-10:]
@@ -222,6 +237,15 @@ class Engine:
             "fault": self.fault,
         }
 
+    def _emit(self, event: dict):
+        with self._lock:
+            subscribers = list(self._event_subscribers)
+        for callback in subscribers:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("event subscriber failed")
+
     def _publish(self, now: float):
         status = self._build_status(now)
         with self._lock:
@@ -232,3 +256,12 @@ class Engine:
                 callback(status)
             except Exception:
                 log.exception("status subscriber failed")
+
+
+_VERB_OF = {cls: name for name, cls in c.VERBS.items()}
+
+
+def _verb_name(command) -> str:
+    if isinstance(command, c.VolumeStep):
+        return "volume_up" if command.steps > 0 else "volume_down"
+    return _VERB_OF.get(type(command), type(command).__name__.lower())

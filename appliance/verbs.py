@@ -56,5 +56,8 @@ def parse_command(verb: str, args: dict | None = None):
                                   or len(track) > 200 or "\0" in track):
             raise BadRequest("welcome: track must be a track name from the welcome playlist")
         return c.Welcome(track)
+    if verb in ("volume_up", "volume_down"):
+        _no_args(verb, args)
+        return c.VolumeStep(c.VOLUME_STEP if verb == "volume_up" else -c.VOLUME_STEP)
     _no_args(verb, args)
     return c.VERBS[verb]()

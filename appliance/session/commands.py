@@ -47,12 +47,23 @@ class Quiet:
 
 @dataclass(frozen=True)
 class End:
-    pass
+    fade_s: Optional[float] = None  # the schedule ends a no-show slowly
+
+
+@dataclass(frozen=True)
+class Next:
+    """The session button: move the room on to the next part of the session."""
 
 
 @dataclass(frozen=True)
 class Volume:
     level: float
+
+
+@dataclass(frozen=True)
+class VolumeStep:
+    """Louder or softer by `steps` levels (buttons): still never above the cap."""
+    steps: float
 
 
 # --- events from the machinery -----------------------------------------------------------
@@ -76,14 +87,16 @@ class TrackFailed:
     reason: str
 
 
-Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Volume,
-                Tick, TrackEnded, TrackFailed]
+Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Next, Volume,
+                VolumeStep, Tick, TrackEnded, TrackFailed]
 
 #: the verbs people use, by name (CLI, panel, MQTT) -> command class
 VERBS = {
     "ambient": Ambient, "welcome": Welcome, "active": Active, "receptive": Receptive,
-    "reflection": Reflection, "quiet": Quiet, "end": End, "volume": Volume,
+    "reflection": Reflection, "quiet": Quiet, "end": End, "next": Next, "volume": Volume,
+    "volume_up": VolumeStep, "volume_down": VolumeStep,
 }
+VOLUME_STEP = 5  # levels per volume_up / volume_down (2.5 dB)
 
 # --- effects the engine carries out ------------------------------------------------------
 

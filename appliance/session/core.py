@@ -23,6 +23,8 @@ Phases and the commands that move between them::
   receptive -> reflection: reflection is never skipped by the appliance).
 - ``end`` finishes what is going on: a session (welcome, active, receptive) always goes to
   reflection; reflection and ambient go to idle.
+- ``next`` (the session button) moves on: idle -> ambient -> welcome -> active ->
+  receptive (default length) -> reflection -> idle.
 - A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time.
 - ``volume`` sets the level of what the room hears now (the ambient bed during ambient, the
   foreground otherwise), clamped to the cap.
@@ -273,9 +275,25 @@ def _end(state: State, cmd: c.End, now: float) -> Outcome:
     if state.phase in (WELCOME, ACTIVE, RECEPTIVE):
         return _to_reflection(state, now)
     b = _Builder(state)
-    b.fade_out_all(state.settings.crossfade_s)
+    b.fade_out_all(state.settings.crossfade_s if cmd.fade_s is None else cmd.fade_s)
     b.go(IDLE, now)
     return b.done()
+
+
+def _next(state: State, cmd: c.Next, now: float) -> Outcome:
+    """idle -> ambient -> welcome -> active -> receptive -> reflection -> idle."""
+    phase = state.phase
+    if phase == IDLE:
+        return _ambient(state, c.Ambient(), now)
+    if phase == AMBIENT:
+        return _welcome(state, c.Welcome(), now)
+    if phase == WELCOME:
+        return _active(state, c.Active(), now)
+    if phase == ACTIVE:
+        return _receptive(state, c.Receptive(state.settings.receptive_default_minutes), now)
+    if phase == RECEPTIVE:
+        return _to_reflection(state, now)
+    return _end(state, c.End(), now)
 
 
 VOLUME_CHANGE_S = 0.3  # a level change glides instead of jumping
@@ -298,6 +316,11 @@ def _volume(state: State, cmd: c.Volume, now: float) -> Outcome:
     if plan.play_id and not plan.fading_out:
         b.effects.append(c.Fade(channel, level_to_db(level), VOLUME_CHANGE_S))
     return b.done(message)
+
+
+def _volume_step(state: State, cmd: c.VolumeStep, now: float) -> Outcome:
+    current = state.ambient_level if state.phase == AMBIENT else state.volume
+    return _volume(state, c.Volume(min(100.0, max(0.0, current + cmd.steps))), now)
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -367,6 +390,7 @@ def _track_failed(state: State, cmd: c.TrackFailed, now: float) -> Outcome:
 
 _HANDLERS = {
     c.Ambient: _ambient, c.Welcome: _welcome, c.Active: _active, c.Receptive: _receptive,
-    c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Volume: _volume,
+    c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Next: _next,
+    c.Volume: _volume, c.VolumeStep: _volume_step,
     c.Tick: _tick, c.TrackEnded: _track_ended, c.TrackFailed: _track_failed,
 }

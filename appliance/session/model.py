@@ -40,6 +40,7 @@ class Settings:
     receptive_shuffle: bool = False
     receptive_min_minutes: float = 1
     receptive_max_minutes: float = 180
+    receptive_default_minutes: float = 20  # the session button and the panel's default
     reflection_s: float = 600.0
 
 

@@ -1,0 +1,1 @@
+"""Physical buttons and status lights (gpiozero). See issue 3."""

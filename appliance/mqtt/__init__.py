@@ -1,0 +1,1 @@
+"""MQTT state, events, light scenes and Home Assistant discovery. See issue 6."""

@@ -1,0 +1,1 @@
+"""Scheduled pre-session atmosphere. See issue 5."""
