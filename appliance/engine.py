@@ -58,6 +58,10 @@ class Pending:
         return self._done.is_set() and self.refusal is None
 
 
+class _Refresh:
+    """Publish the status again (a fault came or went)."""
+
+
 class _Shutdown:
     def __init__(self, fade_s):
         self.fade_s = fade_s
@@ -77,6 +81,7 @@ class Engine:
         self._event_subscribers: list[Callable[[dict], None]] = []
         self.notices: list[str] = []
         self.fault: Optional[str] = None
+        self.faults: dict[str, str] = {}  # adapter -> what is wrong with it now
         self.stopped = threading.Event()
         self._status = self._build_status(clock())
 
@@ -111,6 +116,17 @@ class Engine:
             for subscribers in (self._subscribers, self._event_subscribers):
                 if callback in subscribers:
                     subscribers.remove(callback)
+
+    def report_fault(self, source: str, message: Optional[str]):
+        """An adapter reports a fault (None clears it): shown in status, lights, MQTT."""
+        with self._lock:
+            faults = dict(self.faults)  # replaced, never changed in place: readers need no lock
+            if message:
+                faults[source] = message
+            else:
+                faults.pop(source, None)
+            self.faults = faults
+        self.submit(_Refresh())
 
     def subscribe_events(self, callback: Callable[[dict], None]):
         """`callback(event)` on the engine thread for each phase change and each command a
@@ -170,6 +186,8 @@ class Engine:
                     self._apply(session.step(self.state, c.Quiet(), now).effects, now,
                                 fade_s=item.fade_s)
                     shutdown_at = now + item.fade_s
+            elif item is not None and isinstance(item.command, _Refresh):
+                self._publish(now)
             elif item is not None:
                 self._handle(item, now)
             due = session.next_wakeup(self.state)
@@ -235,6 +253,7 @@ class Engine:
             "channels": self.audio.snapshot(now),
             "notices": list(self.notices),
             "fault": self.fault,
+            "faults": dict(self.faults),
         }
 
     def _emit(self, event: dict):

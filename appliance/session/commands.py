@@ -18,6 +18,10 @@ from .model import Track
 class Ambient:
     """Start the pre-session atmosphere on the ambient bed."""
     fade_in_s: Optional[float] = None  # the schedule asks for a slow fade-in
+    # a booked session may bring its own ambient tracks (from config, never from a request)
+    # and its own welcome song, used by the next `welcome` without a track name
+    tracks: Optional[tuple] = None
+    welcome_track: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,8 @@ class _Builder:
            fade_at: Optional[float] = None):
         old = self.state.phase
         self.set(phase=phase, started_at=now, deadline=deadline, fade_at=fade_at)
+        if phase == IDLE:
+            self.set(session_welcome=None)
         if old != phase:
             self.effects.append(c.PhaseChanged(old, phase))
 
@@ -155,12 +157,14 @@ def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
     refused = _not_in(state, "ambient", (IDLE,))
     if refused:
         return refused
-    if not state.library.ambient:
+    tracks = cmd.tracks or state.library.ambient
+    if not tracks:
         return _refuse(state, "ambient: the ambient playlist is empty")
     b = _Builder(state)
     fade_in = state.settings.ambient_fade_in_s if cmd.fade_in_s is None else cmd.fade_in_s
-    b.start(AMBIENT_CH, state.library.ambient, state.ambient_level, fade_in, loop=True,
+    b.start(AMBIENT_CH, tracks, state.ambient_level, fade_in, loop=True,
             crossfade_s=state.settings.crossfade_s)
+    b.set(session_welcome=cmd.welcome_track)
     b.go(AMBIENT, now)
     return b.done()
 
@@ -191,9 +195,10 @@ def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
         return refused
     if not state.library.welcome:
         return _refuse(state, "welcome: the welcome playlist is empty")
-    track = find_welcome_track(state, cmd.track)
+    name = cmd.track if cmd.track is not None else state.session_welcome
+    track = find_welcome_track(state, name)
     if track is None:
-        return _refuse(state, f"welcome: no track called {cmd.track!r} in the welcome playlist")
+        return _refuse(state, f"welcome: no track called {name!r} in the welcome playlist")
     s = state.settings
     b = _Builder(state)
     b.fade_out(AMBIENT_CH, s.crossfade_s)

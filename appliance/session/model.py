@@ -74,7 +74,7 @@ class State:
     channels: dict = field(default_factory=dict)  # channel -> ChannelPlan
     next_play_id: int = 1
     shuffle_seed: int = 0
-    notice: str = ""
+    session_welcome: Optional[str] = None  # the booked session's welcome track, until idle
 
     def plan(self, channel: str) -> ChannelPlan:
         return self.channels.get(channel, ChannelPlan())
