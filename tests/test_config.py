@@ -1,0 +1,126 @@
+"""Config and playlists: every problem at once, named by section.key or file, nothing started."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from appliance.config import load_config
+from appliance.errors import ConfigError
+from appliance.playlist import load_playlist
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def appliance(*args, cwd=None, input=None):
+    return subprocess.run([sys.executable, "-m", "appliance", *args], capture_output=True,
+                          text=True, cwd=cwd, input=input, timeout=60)
+
+
+def test_the_shipped_demo_config_is_valid(tmp_path):
+    # playlists point at media/demo, which `appliance demo-media` makes
+    from appliance.demo_media import make_demo_media
+    make_demo_media(REPO / "media" / "demo")
+    cfg = load_config(REPO / "config.toml")
+    assert cfg.room_id == "room-1"
+    assert cfg.library.welcome and cfg.library.receptive and cfg.library.ambient
+    assert cfg.settings.cap == 80 and cfg.settings.quiet_s == 3.0
+    assert cfg.settings.receptive_fade_out_s == 30 and cfg.settings.reflection_s == 600
+
+
+def test_every_problem_is_reported_at_once_with_did_you_mean(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("""
+[audio]
+cap = 120
+volum = 50
+output = "alsaa"
+quiet_s = "fast"
+[receptive]
+order = "random"
+default_minutes = 500
+max_minutes = 100
+[playlists]
+welcome = "nowhere.m3u"
+[sesions]
+""")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg)
+    problems = err.value.problems
+    expected = [
+        "audio.cap: must be between 1 and 100, not 120",
+        "audio.volum: unknown key (did you mean 'volume'?)",
+        "audio.output: must be one of auto, alsa, pulse, not 'alsaa' (did you mean 'alsa'?)",
+        "audio.quiet_s: must be a number, not 'fast'",
+        "receptive.order: must be one of order, shuffle, not 'random'",
+        "receptive.default_minutes: 500 is longer than receptive.max_minutes (100)",
+        "sesions: unknown key (did you mean 'sessions'?)",
+    ]
+    for line in expected:
+        assert line in problems, f"missing {line!r} in {problems}"
+    assert any(p.startswith("playlists.welcome:") and "nowhere.m3u" in p for p in problems)
+
+
+def test_check_config_exits_2_and_names_each_problem(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[audio]\nvolume = 90\ncap = 60\n[room]\nid = "room 1"\n')
+    result = appliance("check-config", "--config", str(cfg))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert "config: audio.volume: 90 is above audio.cap (60); the cap always wins" in lines
+    assert "config: room.id: use letters, digits, '-' and '_' only, not 'room 1'" in lines
+
+
+def test_run_with_a_broken_config_starts_nothing(tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[audio\n")
+    result = appliance("run", "--config", str(cfg))
+    assert result.returncode == 2
+    assert "not valid TOML" in result.stderr
+    assert not (tmp_path / "run" / "control.sock").exists()
+
+
+def test_missing_config_is_one_clear_line(tmp_path):
+    result = appliance("check-config", "--config", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"config: {tmp_path / 'nope.toml'}: cannot read config " \
+                                    "(No such file or directory)"
+
+
+def test_playlist_keeps_titles_resolves_relative_paths_and_reports_bad_tracks(tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "song.wav").write_bytes(b"RIFF....")
+    (media / "empty.wav").write_bytes(b"")
+    (media / "plain.ogg").write_bytes(b"OggS....")
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    pl = lists / "mix.m3u8"
+    pl.write_text("\ufeff#EXTM3U\n#EXTINF:123,Hello – Ünïcode\n../media/song.wav\n"
+                  "../media/missing.wav\n../media/empty.wav\nhttp://radio.example/stream\n"
+                  "\n../media/plain.ogg\n", encoding="utf-8")
+    loaded = load_playlist(pl)
+    assert [(t.title, Path(t.path).name) for t in loaded.tracks] == [
+        ("Hello – Ünïcode", "song.wav"), ("plain", "plain.ogg")]
+    assert len(loaded.problems) == 3
+    assert "missing.wav: file not found" in loaded.problems[0]
+    assert "empty.wav: file is empty (0 bytes)" in loaded.problems[1]
+    assert "only local files are played" in loaded.problems[2]
+
+
+def test_an_empty_playlist_is_a_clear_refusal_not_a_crash(tmp_path):
+    from appliance.session import commands as c
+    from appliance.session import new_state, step
+    (tmp_path / "playlists").mkdir()
+    (tmp_path / "playlists" / "welcome.m3u").write_text("#EXTM3U\n")
+    for kind in ("ambient", "receptive"):
+        (tmp_path / "playlists" / f"{kind}.m3u").write_text("")
+    (tmp_path / "config.toml").write_text("")
+    cfg = load_config(tmp_path / "config.toml")
+    state = new_state(cfg.settings, cfg.library)
+    for cmd, reason in ((c.Welcome(), "welcome: the welcome playlist is empty"),
+                        (c.Ambient(), "ambient: the ambient playlist is empty"),
+                        (c.Receptive(10), "receptive: the receptive playlist is empty")):
+        assert step(state, cmd, 0).refusal == reason
