@@ -31,6 +31,7 @@ EXTRA_SECTIONS = tuple(name for module in ADAPTER_CONFIGS.values() for name in m
 class AudioConfig:
     output: str = "auto"          # auto: PulseAudio/PipeWire when reachable, else ALSA
     alsa_device: str = "default"  # the ALSA PCM below the appliance's cap stage
+    alsa_buffer_ms: float = 40     # own dmix buffer for a hw: device: how late a fade is heard
     cap: float = 80
     volume: float = 70
     ambient_level: float = 40
@@ -108,6 +109,7 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
     audio = AudioConfig(
         output=a.string("output", "auto", OUTPUTS),
         alsa_device=a.string("alsa_device", "default"),
+        alsa_buffer_ms=a.number("alsa_buffer_ms", 40, 10, 500),
         cap=a.number("cap", 80, 1, 100),
         volume=a.number("volume", 70, 0, 100),
         ambient_level=a.number("ambient_level", 40, 0, 100),

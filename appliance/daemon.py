@@ -34,7 +34,8 @@ class Daemon:
         state = session.new_state(cfg.settings, cfg.library)
         # libVLC is created here, at start-up, never on the first command
         self.audio = open_audio(cfg.audio, lambda cmd: self.engine.submit(cmd),
-                                cfg.socket_path.parent, level_to_db(cfg.settings.cap))
+                                cfg.socket_path.parent, level_to_db(cfg.settings.cap),
+                                cfg.room_id)
         self._started.append(self.audio.close)
         self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
         self.engine.start()

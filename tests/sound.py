@@ -143,9 +143,11 @@ class Recorder:
             stamps = list(self._stamps)
         frames = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<i2").reshape(-1, 2)
         left = frames[:, 0].astype(np.float64) / 32768.0
-        # a chunk's last frame was played no later than the chunk arrived, so frame 0 was
-        # played no later than (arrival - frames up to the chunk's end); the tightest of
-        # these bounds is our estimate (it errs late by the recorder's own few ms)
+        # parec delivers 5 ms chunks as the sink mixes them (spread under 0.5 ms here), so
+        # frame 0 was mixed at (arrival - frames up to the chunk's end); the earliest such
+        # value is the estimate. The null sink mixes a few ms (its 5 ms latency) ahead of its
+        # own clock, so absolute times may read up to ~5 ms early; two onsets measured in one
+        # recording compare to well under a millisecond.
         t0 = min(t - end / RATE for t, end in stamps)
         return Recording(left, t0)
 

@@ -181,3 +181,27 @@ class _RawVolume:
 
     def __init__(self, deck, volume):
         deck.player.audio_set_volume(volume)  # from the test thread: a deliberate abuse
+
+
+def test_the_pi_cap_stage_with_its_own_small_mixer_is_valid_alsa_config(tmp_path):
+    """No sound card here: alsa-lib must accept the config and fail only on the missing card."""
+    import os
+    import subprocess
+
+    from appliance.audio.alsa import PCM_NAME, install_cap_stage
+    saved = os.environ.get("ALSA_CONFIG_PATH")
+    try:
+        install_cap_stage(tmp_path, "hw:CARD=Headphones,DEV=0", level_to_db(80), 40, "room-1")
+        env = dict(os.environ)
+    finally:
+        if saved is None:
+            os.environ.pop("ALSA_CONFIG_PATH", None)
+        else:
+            os.environ["ALSA_CONFIG_PATH"] = saved
+    text = (tmp_path / "alsa-cap.conf").read_text()
+    assert "ttable.0.0 0.316228" in text and "buffer_size 1536" in text  # -10 dB, 32 ms
+    result = subprocess.run(["aplay", "-q", "-D", PCM_NAME, "-d", "1", "/dev/zero"],
+                            env=env, capture_output=True, text=True, timeout=20)
+    assert result.returncode != 0
+    assert "Cannot get card index for Headphones" in result.stderr, result.stderr
+    assert "Unexpected" not in result.stderr and "corrupted" not in result.stderr

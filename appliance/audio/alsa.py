@@ -8,6 +8,7 @@ added to ALSA's search path (ALSA_CONFIG_PATH) for this process only, before lib
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 from ..levels import db_to_amplitude
@@ -16,8 +17,36 @@ PCM_NAME = "therapy_room"
 SYSTEM_ALSA_CONF = "/usr/share/alsa/alsa.conf"
 
 
-def cap_stage_conf(device: str, cap_db: float) -> str:
+def cap_stage_conf(device: str, cap_db: float, buffer_ms: float = 40, room_id: str = "") -> str:
+    """The ALSA config text: plug -> route (fixed cap gain) -> [own dmix ->] device.
+
+    A `hw:`/`plughw:` device gets a dmix of the appliance's own in front of it, so both
+    channels (each its own libVLC player) can play at once, with a small buffer: libVLC applies
+    its volume before that buffer, so the buffer is how late a fade is heard (ALSA's stock dmix
+    holds 16 x 1024 frames, 341 ms at 48 kHz).
+    """
     gain = db_to_amplitude(cap_db)
+    slave = f'"{device}"'
+    mixer = ""
+    if device.startswith(("hw:", "plughw:")):
+        hw = "hw:" + device.split(":", 1)[1]
+        period = 256 if buffer_ms < 30 else 512
+        frames = max(2 * period, int(48000 * buffer_ms / 1000) // period * period)
+        key = 0x7E5000 + (zlib.crc32(room_id.encode()) & 0xFFF)
+        mixer = f"""pcm.{PCM_NAME}_mix {{
+    type dmix
+    ipc_key {key}
+    ipc_perm 0660
+    slave {{
+        pcm "{hw}"
+        rate 48000
+        channels 2
+        period_size {period}
+        buffer_size {frames}
+    }}
+}}
+"""
+        slave = f'"{PCM_NAME}_mix"'
     return f"""# Written by the therapy-room appliance at start; edits are overwritten.
 pcm.{PCM_NAME} {{
     type plug
@@ -26,21 +55,22 @@ pcm.{PCM_NAME} {{
 pcm.{PCM_NAME}_cap {{
     type route
     slave {{
-        pcm {{ type plug slave.pcm "{device}" }}
+        pcm {{ type plug slave.pcm {slave} }}
         channels 2
     }}
     ttable.0.0 {gain:.6f}
     ttable.1.1 {gain:.6f}
 }}
-"""
+{mixer}"""
 
 
-def install_cap_stage(runtime_dir: Path, device: str, cap_db: float) -> str:
+def install_cap_stage(runtime_dir: Path, device: str, cap_db: float, buffer_ms: float = 40,
+                      room_id: str = "") -> str:
     """Write the cap stage and point this process's ALSA at it. Returns the PCM name."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
     conf = runtime_dir / "alsa-cap.conf"
     tmp = conf.with_suffix(".tmp")
-    tmp.write_text(cap_stage_conf(device, cap_db))
+    tmp.write_text(cap_stage_conf(device, cap_db, buffer_ms, room_id))
     os.replace(tmp, conf)
     base = os.environ.get("ALSA_CONFIG_PATH", SYSTEM_ALSA_CONF)
     parts = [p for p in base.split(":") if p and p != str(conf)]

@@ -322,14 +322,15 @@ def _earliest(a: Optional[float], b: float) -> float:
     return b if a is None else min(a, b)
 
 
-def open_audio(audio_cfg, submit, runtime_dir, cap_db: float) -> VlcAudio:
+def open_audio(audio_cfg, submit, runtime_dir, cap_db: float, room_id: str = "") -> VlcAudio:
     """Choose the output path from config and open libVLC on it (at start-up, once)."""
     from .alsa import install_cap_stage
     output = audio_cfg.output
     if output == "auto":
         output = "pulse" if pulse_reachable() else "alsa"
     if output == "alsa":
-        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, cap_db)
+        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, cap_db,
+                                audio_cfg.alsa_buffer_ms, room_id)
         return VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
                         headroom_db=cap_db, output_name=f"alsa:{audio_cfg.alsa_device}")
     return VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
