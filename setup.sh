@@ -59,6 +59,50 @@ demo() {
     exec "$VENV/bin/appliance" run --config config.toml
 }
 
+install_service() {
+    # For the clinic's IT person, on the Pi: a system user, /etc/therapy-room, systemd.
+    apt_install "${APT_RUNTIME[@]}"
+    make_venv ""
+    local etc=/etc/therapy-room
+    if ! id therapy-room >/dev/null 2>&1; then
+        say "creating the system user therapy-room"
+        as_root useradd --system --home-dir /var/lib/therapy-room --shell /usr/sbin/nologin \
+            --user-group therapy-room
+    fi
+    for group in audio gpio; do
+        if getent group "$group" >/dev/null; then as_root usermod -aG "$group" therapy-room; fi
+    done
+    if ! as_root runuser -u therapy-room -- test -x "$VENV/bin/appliance"; then
+        echo "setup.sh: the service user cannot reach $HERE; clone the appliance to" \
+             "/opt/therapy-room (readable by all) and run ./setup.sh install there" >&2
+        exit 2
+    fi
+    as_root install -d -m 0755 "$etc" "$etc/playlists"
+    if [ ! -f "$etc/config.toml" ]; then
+        say "writing $etc/config.toml (ALSA output, system paths)"
+        sed -e 's|^output = "auto" |output = "alsa" |' \
+            -e 's|^socket = "run/control.sock"|socket = "/run/therapy-room/control.sock"|' \
+            -e 's|^dir = "state"|dir = "/var/lib/therapy-room"|' config.toml \
+            | as_root tee "$etc/config.toml" >/dev/null
+        as_root cp -n playlists/*.m3u "$etc/playlists/"
+        as_root "$VENV/bin/appliance" demo-media "$etc/media/demo"
+    else
+        say "keeping the existing $etc/config.toml"
+    fi
+    as_root "$VENV/bin/appliance" check-config --config "$etc/config.toml"
+    sed "s|@APP_DIR@|$HERE|g" systemd/therapy-room.service \
+        | as_root tee /etc/systemd/system/therapy-room.service >/dev/null
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl daemon-reload
+        as_root systemctl enable --now therapy-room.service
+        say "running: systemctl status therapy-room; logs: journalctl -u therapy-room -f"
+    else
+        say "systemd is not running here; start it with: systemctl enable --now therapy-room"
+    fi
+    echo "    admins in the group therapy-room can use the CLI:"
+    echo "    $VENV/bin/appliance status --config $etc/config.toml"
+}
+
 run_tests() {
     apt_install "${APT_RUNTIME[@]}" "${APT_TEST[@]}"
     make_venv "[test]"
@@ -70,5 +114,6 @@ run_tests() {
 case "${1:-}" in
     demo) shift; demo "$@" ;;
     test) shift; run_tests "$@" ;;
-    *) echo "usage: ./setup.sh demo | test [pytest args]" >&2; exit 2 ;;
+    install) shift; install_service "$@" ;;
+    *) echo "usage: ./setup.sh demo | test [pytest args] | install" >&2; exit 2 ;;
 esac
