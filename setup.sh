@@ -38,9 +38,12 @@ python_ok() {
 }
 
 make_venv() {
+    # Debian's own Python first: a service user can run it (a pyenv under /root it cannot)
     local extras="$1" py=python3
+    if python_ok /usr/bin/python3; then py=/usr/bin/python3; fi
     python_ok "$py" || { echo "setup.sh: Python 3.11 or newer is needed" >&2; exit 2; }
-    if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
+    if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python" \
+            || [ "$(readlink -f "$VENV/bin/python")" != "$(readlink -f "$py")" ]; then
         say "creating $VENV"
         rm -rf "$VENV"
         "$py" -m venv "$VENV"
@@ -72,7 +75,7 @@ install_service() {
     for group in audio gpio; do
         if getent group "$group" >/dev/null; then as_root usermod -aG "$group" therapy-room; fi
     done
-    if ! as_root runuser -u therapy-room -- test -x "$VENV/bin/appliance"; then
+    if ! as_root runuser -u therapy-room -- "$VENV/bin/python" -c "import appliance" 2>/dev/null; then
         echo "setup.sh: the service user cannot reach $HERE; clone the appliance to" \
              "/opt/therapy-room (readable by all) and run ./setup.sh install there" >&2
         exit 2
