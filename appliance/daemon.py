@@ -44,6 +44,10 @@ class Daemon:
         self.control.start()
         self._started.append(self.control.stop)
         log.info("audio output: %s, cap %g", self.audio.output_name, cfg.settings.cap)
+        if self.audio.output_fault:
+            # the room runs on (panel, buttons, schedule): the fault shows everywhere
+            log.error("audio output: %s", self.audio.output_fault)
+            self.engine.report_fault("audio", self.audio.output_fault)
         for name, adapter in ADAPTERS:
             stop = adapter.start(self)
             if stop is not None:

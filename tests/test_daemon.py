@@ -141,3 +141,12 @@ def test_sigterm_fades_out_and_exits_within_5_s(daemon, recorder):
     heard = [db for _, db in windows if db > SILENT_DB]
     assert before > -30 and heard, "nothing was playing when SIGTERM came"
     assert heard[-1] < before - 20, "the sound was cut, not faded"
+
+
+def test_an_output_that_cannot_open_is_a_fault_not_a_pretence(room_factory):
+    # no sound card on this machine: ALSA's default device cannot open
+    room = room_factory(audio={"output": "alsa", "alsa_device": "hw:CARD=NoSuchCard,DEV=0"})
+    with room:
+        status = room.wait_for(lambda s: "audio" in s["faults"], timeout=5, what="fault")
+        assert "therapy_room" in status["faults"]["audio"]
+        assert room.ask("ambient")["ok"]  # the session logic goes on; the panel shows why

@@ -7,9 +7,12 @@ added to ALSA's search path (ALSA_CONFIG_PATH) for this process only, before lib
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import zlib
 from pathlib import Path
+from typing import Optional
 
 from ..levels import db_to_amplitude
 
@@ -76,3 +79,23 @@ def install_cap_stage(runtime_dir: Path, device: str, cap_db: float, buffer_ms: 
     parts = [p for p in base.split(":") if p and p != str(conf)]
     os.environ["ALSA_CONFIG_PATH"] = ":".join(parts + [str(conf)])
     return PCM_NAME
+
+
+def probe(pcm_name: str) -> Optional[str]:
+    """Open and close the ALSA PCM once: None when it works, else why not (one line).
+
+    libVLC reports a track as playing even when its audio output cannot open, so the
+    appliance checks the output itself and shows a fault instead of pretending.
+    """
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+    except OSError as exc:
+        return f"ALSA library not found ({exc})"
+    lib.snd_strerror.restype = ctypes.c_char_p
+    handle = ctypes.c_void_p()
+    stream_playback, nonblock = 0, 1
+    rc = lib.snd_pcm_open(ctypes.byref(handle), pcm_name.encode(), stream_playback, nonblock)
+    if rc < 0:
+        return f"ALSA device {pcm_name!r} cannot be opened: {lib.snd_strerror(rc).decode()}"
+    lib.snd_pcm_close(handle)
+    return None

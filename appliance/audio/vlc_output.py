@@ -87,6 +87,7 @@ class VlcAudio:
         self.cap_db = cap_db
         self.headroom_db = headroom_db  # gain already applied below the player (ALSA cap)
         self.output_name = output_name
+        self.output_fault: Optional[str] = None  # the output could not be opened at start
         args = ["--no-video", "--quiet", "--no-xlib", "--no-metadata-network-access",
                 "--image-duration=0", f"--file-caching={FILE_CACHING_MS}"] + list(vlc_args)
         self.instance = vlc.Instance(args)
@@ -324,13 +325,18 @@ def _earliest(a: Optional[float], b: float) -> float:
 
 def open_audio(audio_cfg, submit, runtime_dir, cap_db: float, room_id: str = "") -> VlcAudio:
     """Choose the output path from config and open libVLC on it (at start-up, once)."""
-    from .alsa import install_cap_stage
+    from .alsa import install_cap_stage, probe
     output = audio_cfg.output
     if output == "auto":
         output = "pulse" if pulse_reachable() else "alsa"
     if output == "alsa":
         pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, cap_db,
                                 audio_cfg.alsa_buffer_ms, room_id)
-        return VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
-                        headroom_db=cap_db, output_name=f"alsa:{audio_cfg.alsa_device}")
-    return VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
+        audio = VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
+                         headroom_db=cap_db, output_name=f"alsa:{audio_cfg.alsa_device}")
+        audio.output_fault = probe(pcm)
+        return audio
+    audio = VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
+    if not pulse_reachable():
+        audio.output_fault = "PulseAudio is not reachable (no server socket)"
+    return audio
