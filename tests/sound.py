@@ -12,6 +12,7 @@ ran into on this rig.
 """
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 import subprocess
@@ -44,7 +45,7 @@ class PulseServer:
         self.runtime.mkdir(parents=True, exist_ok=True)
         script = self.root / "room.pa"
         script.write_text(
-            f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=2\n"
+            f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=2 norewinds=1\n"
             f"set-default-sink {SINK}\n"
             "load-module module-native-protocol-unix\n")
         env = dict(os.environ, **self.env)
@@ -143,19 +144,26 @@ class Recorder:
             stamps = list(self._stamps)
         frames = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<i2").reshape(-1, 2)
         left = frames[:, 0].astype(np.float64) / 32768.0
-        # parec delivers 5 ms chunks as the sink mixes them (spread under 0.5 ms here), so
-        # frame 0 was mixed at (arrival - frames up to the chunk's end); the earliest such
-        # value is the estimate. The null sink mixes a few ms (its 5 ms latency) ahead of its
-        # own clock, so absolute times may read up to ~5 ms early; two onsets measured in one
-        # recording compare to well under a millisecond.
+        # parec delivers 5 ms chunks as the sink mixes them, so frame 0 was mixed about
+        # (arrival - frames up to the chunk's end) ago; the earliest such value places the
+        # windows used for levels. Onsets use each chunk's own arrival (heard_by).
         t0 = min(t - end / RATE for t, end in stamps)
-        return Recording(left, t0)
+        return Recording(left, t0, stamps)
 
 
 class Recording:
-    def __init__(self, samples: np.ndarray, t0: float):
+    def __init__(self, samples: np.ndarray, t0: float, stamps=()):
         self.x = samples
-        self.t0 = t0  # monotonic time of sample 0
+        self.t0 = t0  # monotonic time of sample 0, for windows and levels
+        self._arrivals = [t for t, _ in stamps]
+        self._ends = [end for _, end in stamps]
+
+    def heard_by(self, index: int) -> float:
+        """When the chunk holding sample `index` reached the recorder. The sink had mixed the
+        sample by then: an onset timed this way is never early, and late by at most a chunk
+        (5 ms). Used for latencies; the linear time base is for levels."""
+        k = bisect.bisect_right(self._ends, index)
+        return self._arrivals[k] if k < len(self._arrivals) else self.time(index)
 
     def index(self, t: float) -> int:
         return max(0, min(len(self.x), int(round((t - self.t0) * RATE))))
@@ -187,9 +195,12 @@ class Recording:
     def onset(self, freq: float, after: float, threshold_db: float = -60.0,
               width: float = 0.01):
         """First time after `after` where `freq` is heard above threshold (None if never)."""
-        for t, w in self.windows(after, self.end, width):
+        step = int(width * RATE)
+        for t, w in self.windows(after - 0.05, self.end, width):
             if tone_db(w, freq) > threshold_db:
-                return t
+                heard = self.heard_by(self.index(t) + step - 1)
+                if heard >= after:
+                    return heard
         return None
 
 
