@@ -83,7 +83,8 @@ def due_keys_walking(slots, timing, begin: datetime, end: datetime, step_s=60):
 
 def test_spring_forward_neither_skips_nor_doubles_a_session():
     # 2026-03-29 in Berlin: 02:00 CET becomes 03:00 CEST
-    slots = [weekly("w1", days=(SUN,), start=time(2, 30)), weekly("w2", days=(SUN,), start=time(10))]
+    slots = [weekly("w1", days=(SUN,), start=time(2, 30)),
+             weekly("w2", days=(SUN,), start=time(10))]
     occs = occurrences(slots, TIMING, at("2026-03-28T12:00"), at("2026-03-30T00:00"))
     starts = {o.slot.id: o.start.astimezone(BERLIN) for o in occs}
     assert len(occs) == 2
@@ -97,7 +98,8 @@ def test_spring_forward_neither_skips_nor_doubles_a_session():
 
 def test_fall_back_neither_skips_nor_doubles_a_session():
     # 2026-10-25 in Berlin: 03:00 CEST becomes 02:00 CET, 02:30 happens twice
-    slots = [weekly("w1", days=(SUN,), start=time(2, 30)), weekly("w2", days=(SUN,), start=time(10))]
+    slots = [weekly("w1", days=(SUN,), start=time(2, 30)),
+             weekly("w2", days=(SUN,), start=time(10))]
     occs = occurrences(slots, TIMING, at("2026-10-24T12:00"), at("2026-10-26T00:00"))
     starts = {o.slot.id: o.start.astimezone(BERLIN).isoformat() for o in occs}
     assert len(occs) == 2

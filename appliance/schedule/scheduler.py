@@ -16,7 +16,8 @@ from typing import Callable, Optional
 
 from ..session import commands as c
 from .config import MAX_SESSION_MINUTES, ScheduleConfig
-from .plan import UTC, Occurrence, Slot, check_label, local_time_exists, occurrences, plan, upcoming
+from .plan import (UTC, Occurrence, Slot, check_label, local_time_exists, occurrences, plan,
+                   upcoming)
 from .store import OneOffStore, new_id
 
 log = logging.getLogger(__name__)
