@@ -102,12 +102,12 @@ class Scheduler:
             log.warning("schedule: the wall clock jumped by %+.0f s; planning again from the "
                         "schedule", offset - self._offset)
         self._offset = offset
+        self._check_no_show(wall, mono)  # by the monotonic clock too: even on a 1970 clock
         if wall < CLOCK_SET_AFTER:
             self._set_problem("clock", f"the clock is not set ({wall:%Y-%m-%d %H:%M} UTC); "
                                        "sessions wait until it is")
             return CAP_S
         self._set_problem("clock", None)
-        self._check_no_show(wall, mono)
         now_plan = plan(self._slots(), self.timing, wall)
         if now_plan.due is not None and now_plan.due.key not in self._acted:
             self._start_ambient(now_plan.due, wall, mono)
