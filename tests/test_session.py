@@ -203,3 +203,11 @@ def test_volume_during_ambient_sets_the_bed_and_steps_stay_in_range():
 def test_config_levels_above_the_cap_are_held_down():
     s = fresh(cap=50, volume=70, ambient_level=60)
     assert s.volume == 50 and s.ambient_level == 50
+
+
+def test_a_no_show_end_does_not_land_on_a_welcome_given_at_the_same_moment():
+    s, _ = run(fresh(), c.Ambient(), c.Welcome())
+    out = step(s, c.End(fade_s=30, only_from=AMBIENT), 5)
+    assert out.refusal == "end: the room is no longer in ambient" and out.state == s
+    s, fx = run(fresh(), c.Ambient(), c.End(fade_s=30, only_from=AMBIENT))
+    assert s.phase == IDLE and of(fx, c.Fade)[0].seconds == 30

@@ -156,11 +156,10 @@ class Scheduler:
             if owner is None or (wall < owner.no_show_at and mono < self._owner_deadline):
                 return
             self._owner = None
-        if self.engine.status()["phase"] != "ambient":
-            return
         log.info("schedule: no welcome for %s by %s: ambient fades out over %g s",
                  owner.slot.id, f"{self._local(wall):%H:%M}", self.timing.no_show_fade_s)
-        self.engine.submit(c.End(fade_s=self.timing.no_show_fade_s),
+        # refused by the core if a welcome got there first
+        self.engine.submit(c.End(fade_s=self.timing.no_show_fade_s, only_from="ambient"),
                            source="schedule").wait(ANSWER_TIMEOUT_S)
 
     # --- what the CLI and the panel use -------------------------------------------------------

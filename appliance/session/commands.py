@@ -52,6 +52,9 @@ class Quiet:
 @dataclass(frozen=True)
 class End:
     fade_s: Optional[float] = None  # the schedule ends a no-show slowly
+    # only if the room is still in this phase: a no-show end must not land on a welcome
+    # pressed in the same instant
+    only_from: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,8 @@ def _quiet(state: State, cmd: c.Quiet, now: float) -> Outcome:
 
 
 def _end(state: State, cmd: c.End, now: float) -> Outcome:
+    if cmd.only_from is not None and state.phase != cmd.only_from:
+        return _refuse(state, f"end: the room is no longer in {cmd.only_from}")
     if state.phase == IDLE:
         return _refuse(state, "end: nothing to end, the room is idle")
     if state.phase in (WELCOME, ACTIVE, RECEPTIVE):
