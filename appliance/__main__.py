@@ -180,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
                            ("active", "therapist-led work: the room goes quiet"),
                            ("reflection", "start reflection with its countdown"),
                            ("quiet", "fade everything to silence now"),
-                           ("end", "finish the session (always via reflection)")):
+                           ("end", "finish the session (always via reflection)"),
+                           ("next", "move on to the next part of the session")):
         s = sub.add_parser(name, parents=[common], help=helptext)
         s.set_defaults(func=_verb(name))
     s = sub.add_parser("welcome", parents=[common], help="play the welcome song")
