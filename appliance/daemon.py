@@ -48,7 +48,7 @@ class Daemon:
             # the room runs on (panel, buttons, schedule): the fault shows everywhere
             log.error("audio output: %s", self.audio.output_fault)
             self.engine.report_fault("audio", self.audio.output_fault)
-        for name, adapter in ADAPTERS:
+        for _name, adapter in ADAPTERS:
             stop = adapter.start(self)
             if stop is not None:
                 self._started.append(stop)

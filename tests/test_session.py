@@ -144,7 +144,7 @@ def test_shuffle_is_a_permutation_and_repeatable_for_a_seed():
 
 def test_a_failed_track_is_skipped_with_a_notice_and_a_dead_playlist_stops():
     s, fx = run(fresh(), c.Receptive(20))
-    for i in range(3):
+    for _ in range(3):
         s, fx = run(s, c.TrackFailed(FOREGROUND_CH, s.plan(FOREGROUND_CH).play_id, "corrupt"))
         assert any("skipped" in n.message for n in of(fx, c.Notice))
     assert any("no playable track left" in n.message for n in of(fx, c.Notice))

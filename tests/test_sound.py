@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from appliance.levels import level_to_db
 
-from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ, write_playlist
+from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ
 from .sound import FULL_SCALE_TONE_DB, rms_db
 
 SILENT_DB = -70.0   # below this a 10 ms window counts as silence

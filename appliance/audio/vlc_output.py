@@ -200,7 +200,7 @@ class VlcAudio:
         wanted = within_cap([heard_db(d.sent_volume, self.headroom_db) if i in frozen
                              else deck_db(ch.mix, d.mix, now)
                              for i, (ch, d) in enumerate(sounding)], self.cap_db, frozen)
-        for i, ((ch, deck), db) in enumerate(zip(sounding, wanted)):
+        for i, ((_, deck), db) in enumerate(zip(sounding, wanted)):
             if i not in frozen:
                 self._send(deck, vlc_volume_for(db, self.headroom_db), now)
             gain = deck.mix.gain

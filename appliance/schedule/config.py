@@ -194,7 +194,7 @@ def _check_week(slots, lead_minutes: float, problems: Problems):
     """Overlaps and too-short gaps between consecutive slots, around the week (local time)."""
     weekly = sorted((day * 1440 + slot.at.hour * 60 + slot.at.minute, slot, index)
                     for index, slot in enumerate(slots) for day in slot.days)
-    for n, (begin, slot, index) in enumerate(weekly):
+    for n, (begin, slot, _index) in enumerate(weekly):
         if len(weekly) < 2:
             return
         nxt_begin, nxt, nxt_index = weekly[(n + 1) % len(weekly)]
