@@ -169,7 +169,7 @@ class Broker:
     """A private mosquitto: its own config, port and (optional) passwords; stop() and start()
     again on the same port to take the broker away mid-session."""
 
-    def __init__(self, folder: Path, users=None, persistence=False):
+    def __init__(self, folder: Path, users=None, persistence=False, tls=False):
         import socket
         import subprocess
         self.folder = Path(folder)
@@ -193,6 +193,15 @@ class Broker:
             lines.append("allow_anonymous true")
         if persistence:
             lines += ["persistence true", f"persistence_location {self.folder}/"]
+        self.tls_port = None
+        if tls:  # a second listener with TLS; the plain one stays for test subscribers
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.tls_port = s.getsockname()[1]
+            self.ca = make_test_ca(self.folder, "broker-ca")
+            key, cert = make_server_cert(self.folder, self.ca)
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {self.ca[1]}",
+                      f"certfile {cert}", f"keyfile {key}"]
         self.conf = self.folder / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = None
@@ -219,6 +228,30 @@ class Broker:
             self.proc.terminate()
             self.proc.wait(5)
         self.proc = None
+
+
+def _openssl(*args, cwd):
+    import subprocess
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_test_ca(folder: Path, name: str):
+    """A throwaway certificate authority: (key, certificate) paths."""
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2",
+             "-subj", f"/CN={name}", cwd=folder)
+    return folder / f"{name}.key", folder / f"{name}.pem"
+
+
+def make_server_cert(folder: Path, ca):
+    """A certificate for 127.0.0.1 / localhost signed by `ca`: (key, certificate) paths."""
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=folder)
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca[1]), "-CAkey", str(ca[0]),
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
+             cwd=folder)
+    return folder / "server.key", folder / "server.pem"
 
 
 class Subscriber:

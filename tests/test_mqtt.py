@@ -262,3 +262,29 @@ def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosq
         assert states(sub, "room-r")[-1]["phase"] == "ambient"
         assert wrong.status()["phase"] == "idle" and not states(sub, "room-w")
 
+
+
+def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factory, mosquitto,
+                                                                      subscriber_factory,
+                                                                      tmp_path):
+    from .conftest import make_test_ca
+    broker = mosquitto(tls=True)
+    sub = subscriber_factory(broker.port)  # the plain listener
+    stranger = make_test_ca(tmp_path, "some-other-ca")[1]
+    wrong = room_factory(extra=mqtt_section(broker.tls_port, "room-w") +
+                         f'[mqtt.tls]\nca_file = "{stranger}"\n')
+    right = room_factory(extra=mqtt_section(broker.tls_port, "room-r") +
+                         f'[mqtt.tls]\nca_file = "{broker.ca[1]}"\n')
+    (tmp_path / "garbage.pem").write_text("-----BEGIN CERTIFICATE-----\nnot one\n")
+    broken = room_factory(extra=mqtt_section(broker.tls_port, "room-b") +
+                          f'[mqtt.tls]\nca_file = "{tmp_path / "garbage.pem"}"\n')
+    with wrong, right, broken:
+        online(sub, "room-r")
+        sub.wait_for(lambda m: states(sub, "room-r"), what="room-r's state over TLS")
+        assert "TLS setup failed" in broken.status()["faults"]["mqtt"]
+        broken.send("ambient")  # the room itself is fine
+        status = wrong.wait_for(lambda s: "mqtt" in s["faults"], what="the TLS fault")
+        assert "TLS error" in status["faults"]["mqtt"]
+        assert "CERTIFICATE_VERIFY_FAILED" in status["faults"]["mqtt"]
+        assert "mqtt" not in right.status()["faults"]
+    assert not states(sub, "room-w")

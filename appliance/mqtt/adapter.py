@@ -84,9 +84,8 @@ class MqttAdapter:
         self.engine.subscribe_events(self._on_event)
         if cfg.tls is not None:
             try:
-                client.tls_set(ca_certs=_str(cfg.tls.ca_file), certfile=_str(cfg.tls.certfile),
-                               keyfile=_str(cfg.tls.keyfile))
-            except (OSError, ValueError, ssl.SSLError) as exc:
+                client.tls_set_context(_tls_context(cfg.tls))
+            except (OSError, ValueError) as exc:
                 self._set_fault(f"TLS setup failed ({exc}); MQTT stays off until restart")
                 return
         client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
@@ -237,8 +236,27 @@ class MqttAdapter:
                 "topics": self.topics.base + "/", "fault": self._fault}
 
 
-def _str(path):
-    return None if path is None else str(path)
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """paho drops a socket whose TLS handshake failed without closing it (one open file per
+    retry until garbage collection): close it here."""
+
+    def do_handshake(self, *args, **kwargs):
+        try:
+            return super().do_handshake(*args, **kwargs)
+        except BaseException:
+            self.close()
+            raise
+
+
+def _tls_context(tls) -> ssl.SSLContext:
+    """Verify the broker against ca_file (or the system's CAs) and its host name."""
+    context = ssl.create_default_context(
+        cafile=None if tls.ca_file is None else str(tls.ca_file))
+    if tls.certfile is not None:
+        context.load_cert_chain(str(tls.certfile),
+                                None if tls.keyfile is None else str(tls.keyfile))
+    context.sslsocket_class = _ClosingSSLSocket
+    return context
 
 
 def start(daemon):
