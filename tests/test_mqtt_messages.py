@@ -166,3 +166,15 @@ def test_discovery_one_device_per_room_with_unique_ids():
     a, b, other_clinic = ids("room-1"), ids("room-2"), ids("room-1", "clinic/north")
     assert len(set(a)) == 6
     assert not set(a) & set(b) and not set(a) & set(other_clinic)
+
+
+def test_the_demo_config_keeps_mqtt_off_and_its_example_scenes_valid():
+    import tomllib
+    path = Path(__file__).resolve().parent.parent / "config.toml"
+    data = tomllib.loads(path.read_text())
+    assert parse_config(data, path, check_media=False).adapters["mqtt"] is None
+    data["mqtt"]["enabled"] = True
+    cfg = parse_config(data, path, check_media=False).adapters["mqtt"]
+    assert set(cfg.scenes) == {"idle", "ambient", "welcome", "active", "receptive",
+                               "reflection", "reflection_cue"}
+    assert json.loads(cfg.scenes["receptive"][0].payload)["transition"] == 20
