@@ -239,7 +239,10 @@ def test_broker_away_mid_session(room_factory, recorder, mosquitto, subscriber_f
 
 
 def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosquitto,
-                                                              subscriber_factory, tmp_path):
+                                                              subscriber_factory, tmp_path,
+                                                              capsys):
+    from appliance.__main__ import main
+
     broker = mosquitto(users={"room": "right horse battery", "viewer": "viewer"})
     broker.stop()  # not there when the appliance boots
     wrong = room_factory(extra=mqtt_section(broker.port, "room-w", username="room",
@@ -252,6 +255,9 @@ def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosq
             status = room.wait_for(lambda s: "mqtt" in s["faults"], what="broker down fault")
             assert "not reachable" in status["faults"]["mqtt"]
         right.send("ambient")
+        assert main(["mqtt", "--socket", str(right.cfg.socket_path)]) == 0
+        shown = capsys.readouterr().out
+        assert "(not connected)" in shown and "not reachable" in shown
         broker.start()
         sub = subscriber_factory(broker.port, login=("viewer", "viewer"))
         sub.wait_for(lambda m: states(sub, "room-r"), what="room-r state after the broker came")
@@ -260,6 +266,8 @@ def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosq
         assert "mqtt.username / password" in status["faults"]["mqtt"]
         right.wait_for(lambda s: "mqtt" not in s["faults"], what="fault cleared")
         assert states(sub, "room-r")[-1]["phase"] == "ambient"
+        assert main(["mqtt", "--socket", str(right.cfg.socket_path)]) == 0
+        assert f"127.0.0.1:{broker.port} (connected)" in capsys.readouterr().out
         assert wrong.status()["phase"] == "idle" and not states(sub, "room-w")
 
 
