@@ -107,6 +107,8 @@ class MqttAdapter:
                 info.wait_for_publish(1.0)
             except (ValueError, RuntimeError):
                 pass
+        # paho 2.2 may log "Client is not connected" as an error while its loop winds down
+        client.disable_logger()
         client.disconnect()
         client.loop_stop()
 
