@@ -169,7 +169,8 @@ class Broker:
     """A private mosquitto: its own config, port and (optional) passwords; stop() and start()
     again on the same port to take the broker away mid-session."""
 
-    def __init__(self, folder: Path, users=None, persistence=False, tls=False):
+    def __init__(self, folder: Path, users=None, persistence=False, tls=False,
+                 client_certs=False):
         import socket
         import subprocess
         self.folder = Path(folder)
@@ -202,6 +203,8 @@ class Broker:
             key, cert = make_server_cert(self.folder, self.ca)
             lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {self.ca[1]}",
                       f"certfile {cert}", f"keyfile {key}"]
+            if client_certs:  # only clients with a certificate from the broker's CA
+                lines.append("require_certificate true")
         self.conf = self.folder / "mosquitto.conf"
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc = None
@@ -243,15 +246,16 @@ def make_test_ca(folder: Path, name: str):
     return folder / f"{name}.key", folder / f"{name}.pem"
 
 
-def make_server_cert(folder: Path, ca):
+def make_server_cert(folder: Path, ca, name="server"):
     """A certificate for 127.0.0.1 / localhost signed by `ca`: (key, certificate) paths."""
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost", cwd=folder)
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca[1]), "-CAkey", str(ca[0]),
-             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
              cwd=folder)
-    return folder / "server.key", folder / "server.pem"
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca[1]), "-CAkey", str(ca[0]),
+             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", "san.ext",
+             cwd=folder)
+    return folder / f"{name}.key", folder / f"{name}.pem"
 
 
 class Subscriber:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from appliance.verbs import parse_command
+
 from .conftest import WELCOME_HZ, write_config
 
 PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
@@ -68,6 +70,10 @@ def test_state_and_scene_for_every_phase(room_factory, mosquitto, subscriber_fac
                      what="reflection scene and cue when the block ends")
         room.send("end")
         sub.wait_for(lambda m: states(sub)[-1]["phase"] == "idle", what="idle state")
+        # a button press (the GPIO adapter's source name) is an event; a CLI command is not
+        room.send("volume", level=60)
+        room.engine.submit(parse_command("volume_up"), source="button:volume_up")
+        sub.wait_for(lambda m: states(sub)[-1]["volume"] == 65, what="the button's volume")
     assert scenes(sub) == ["idle", "ambient", "welcome", "active", "receptive", "reflection",
                            "reflection_cue", "idle"]
     seen = states(sub)
@@ -76,6 +82,8 @@ def test_state_and_scene_for_every_phase(room_factory, mosquitto, subscriber_fac
     assert 0 < receptive["remaining_s"] <= 1.8 and receptive["ends_at"]
     assert receptive["cap"] == 80 and receptive["now_playing"] == "Pad 1"
     events = [json.loads(x) for _, x in sub.on("therapy-room/room-a/event")]
+    press = events.pop()
+    assert (press["type"], press["button"], press["accepted"]) == ("button", "volume_up", True)
     assert [(e["old"], e["new"]) for e in events] == [
         ("idle", "ambient"), ("ambient", "welcome"), ("welcome", "active"),
         ("active", "receptive"), ("receptive", "reflection"), ("reflection", "idle")]
@@ -296,3 +304,20 @@ def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factor
         assert "CERTIFICATE_VERIFY_FAILED" in status["faults"]["mqtt"]
         assert "mqtt" not in right.status()["faults"]
     assert not states(sub, "room-w")
+
+
+def test_a_broker_that_wants_a_client_certificate(room_factory, mosquitto, subscriber_factory):
+    from .conftest import make_server_cert
+    broker = mosquitto(tls=True, client_certs=True)
+    sub = subscriber_factory(broker.port)
+    key, cert = make_server_cert(broker.folder, broker.ca, "room-c")
+    tls = f'[mqtt.tls]\nca_file = "{broker.ca[1]}"\n'
+    with_cert = room_factory(extra=mqtt_section(broker.tls_port, "room-c") + tls
+                             + f'certfile = "{cert}"\nkeyfile = "{key}"\n')
+    without = room_factory(extra=mqtt_section(broker.tls_port, "room-n") + tls)
+    with with_cert, without:
+        sub.wait_for(lambda m: states(sub, "room-c"), what="room-c's state with its cert")
+        status = without.wait_for(lambda s: "mqtt" in s["faults"], what="no-cert fault")
+        assert "certificate required" in status["faults"]["mqtt"]
+        assert "mqtt" not in with_cert.status()["faults"]
+    assert not states(sub, "room-n")

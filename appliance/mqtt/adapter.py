@@ -58,6 +58,7 @@ class MqttAdapter:
         self._stopping = False
         self._phase = None
         self._fault = None
+        self._network_error = None  # paho's last word on a failed socket, for the fault text
         self._logged = set()
         self.client = None
 
@@ -67,7 +68,8 @@ class MqttAdapter:
         cfg = self.cfg
         client = _Client(mqtt.CallbackAPIVersion.VERSION2,
                          client_id=f"{_slug(cfg.prefix)}-{self.room_id}")
-        client.enable_logger(logging.getLogger("paho.mqtt"))
+        client.on_log = self._on_log
+        client.suppress_exceptions = True  # a bug in a callback is logged, the loop lives on
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -107,8 +109,6 @@ class MqttAdapter:
                 info.wait_for_publish(1.0)
             except (ValueError, RuntimeError):
                 pass
-        # paho 2.2 may log "Client is not connected" as an error while its loop winds down
-        client.disable_logger()
         client.disconnect()
         client.loop_stop()
 
@@ -121,6 +121,7 @@ class MqttAdapter:
                             "; retrying")
             return
         log.info("MQTT: connected to %s", self.broker)
+        self._network_error = None
         self._set_fault(None)
         client.subscribe(self.topics.cmd_filter, qos=1)
         if self.cfg.discovery:
@@ -148,9 +149,26 @@ class MqttAdapter:
         with self._lock:
             was_connected, self._connected = self._connected, False
             stopping = self._stopping
-        if was_connected and not stopping:
-            self._set_fault(f"lost the connection to broker {self.broker} ({reason_code}); "
-                            "retrying")
+        if stopping:
+            return
+        why = self._network_error or reason_code
+        if was_connected:
+            self._set_fault(f"lost the connection to broker {self.broker} ({why}); retrying")
+        elif self._fault is None or "refused" not in self._fault:
+            # e.g. TLS 1.3: the broker rejects a missing client certificate after the handshake
+            self._set_fault(f"broker {self.broker} closed the connection before accepting it "
+                            f"({why}); retrying")
+
+    def _on_log(self, client, userdata, level, text):
+        """paho's own log: its socket errors go into the fault text (said once there), bugs in
+        our callbacks are errors, the rest is debug detail."""
+        if level == mqtt.MQTT_LOG_ERR and text.startswith("Caught exception"):
+            log.error("MQTT: %s", text)
+        elif level == mqtt.MQTT_LOG_ERR:
+            self._network_error = text
+            log.debug("paho: %s", text)
+        else:
+            log.debug("paho: %s", text)
 
     def _on_message(self, client, userdata, message):
         if message.topic == self.ha_status_topic:
