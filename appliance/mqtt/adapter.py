@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 QUEUE_LIMIT = 32        # paho's QoS>0 queue; only a publish racing a disconnect ends up there
 CONNECT_TIMEOUT_S = 2   # a silent broker must not hold up a stop for long
 LOGGED_ONCE_LIMIT = 200
+LOGIN_CODES = (4, 5, 134, 135)  # bad user name or password / not authorized (MQTT 3 and 5)
 
 
 class _Client(mqtt.Client):
@@ -116,9 +117,9 @@ class MqttAdapter:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            self._set_fault(f"broker {self.broker} refused the connection: {reason_code}"
-                            f"{' (check mqtt.username / password)' if reason_code.value in (4, 5, 134, 135) else ''}"
-                            "; retrying")
+            hint = " (check mqtt.username / password)" if reason_code.value in LOGIN_CODES else ""
+            self._set_fault(f"broker {self.broker} refused the connection: {reason_code}{hint}; "
+                            "retrying")
             return
         log.info("MQTT: connected to %s", self.broker)
         self._network_error = None

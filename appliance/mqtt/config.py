@@ -101,7 +101,8 @@ def _scene(name: str, entries, problems: Problems) -> tuple:
         elif isinstance(payload, (int, float)):
             payload = str(payload)
         elif not isinstance(payload, str):
-            problems.add(f"{s.name}.payload", "must be a string, a number or a table (sent as JSON)")
+            problems.add(f"{s.name}.payload",
+                         "must be a string, a number or a table (sent as JSON)")
             payload = ""
         retain = s.boolean("retain", False)
         qos = s.number("qos", 0, 0, 2)
