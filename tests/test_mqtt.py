@@ -195,9 +195,9 @@ def test_last_will_says_offline_when_the_appliance_is_killed(pulse, tones, tmp_p
     broker = mosquitto()
     sub = subscriber_factory(broker.port)
     config = write_config(tmp_path / "room", tones, extra=mqtt_section(broker.port))
+    log = open(tmp_path / "appliance.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "appliance", "run", "--config", str(config)],
-                            env=dict(os.environ), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            env=dict(os.environ), stdout=log, stderr=log)
     try:
         online(sub)
         proc.send_signal(signal.SIGKILL)
@@ -208,7 +208,7 @@ def test_last_will_says_offline_when_the_appliance_is_killed(pulse, tones, tmp_p
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
-        proc.stderr.close()
+        log.close()
 
 
 def test_broker_away_mid_session(room_factory, recorder, mosquitto, subscriber_factory):
