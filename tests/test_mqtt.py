@@ -200,10 +200,11 @@ def test_last_will_says_offline_when_the_appliance_is_killed(pulse, tones, tmp_p
                             env=dict(os.environ), stdout=log, stderr=log)
     try:
         online(sub)
+        sub.wait_for(lambda m: states(sub) and scenes(sub), what="state and scene")
         proc.send_signal(signal.SIGKILL)
         proc.wait(5)
         sub.wait_for(lambda m: m[-1][1:3] == ("therapy-room/room-a/availability", "offline"),
-                     what="the last will")
+                     what="the last will")  # the appliance could not say it itself
     finally:
         if proc.poll() is None:
             proc.kill()
