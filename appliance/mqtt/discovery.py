@@ -63,8 +63,7 @@ def discovery_messages(discovery_prefix: str, prefix: str, room_id: str, room_na
     ]
     messages = []
     for component, key, config in entities:
-        payload = dict(common, **config, unique_id=f"{node}_{key}",
-                       object_id=f"{node}_{key}")
+        payload = dict(common, **config, unique_id=f"{node}_{key}")
         messages.append((f"{discovery_prefix}/{component}/{node}/{key}/config",
                          json.dumps(payload, sort_keys=True)))
     return messages
