@@ -12,7 +12,7 @@ VENV="$HERE/.venv"
 # libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
 # What the tests listen through and talk to.
-APT_TEST=(pulseaudio pulseaudio-utils)
+APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -1,13 +1,188 @@
-"""Config sections read by this adapter; problems go into `problems` as 'section.key: message'."""
+"""The [mqtt] section: broker, topics, credentials, TLS, discovery and light scenes.
+
+Every problem is reported as 'mqtt.key: message' (scenes: 'mqtt.scenes.ambient[1].topic: ...',
+entries counted from 1 as they stand in the file).
+"""
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
-from ..schema import Problems
+from ..schema import Problems, Section
 
 SECTIONS = ("mqtt",)
+PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
+#: published right after the reflection scene, whenever reflection begins
+CUE = "reflection_cue"
+SCENE_NAMES = PHASES + (CUE,)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """One message of a light scene."""
+    topic: str
+    payload: str
+    retain: bool = False
+    qos: int = 0
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    ca_file: Optional[Path] = None   # None: the system's CA store
+    certfile: Optional[Path] = None  # client certificate (optional, with keyfile)
+    keyfile: Optional[Path] = None
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "localhost"
+    port: int = 1883
+    room_id: Optional[str] = None    # None: [room] id
+    prefix: str = "therapy-room"
+    username: Optional[str] = None
+    password: Optional[str] = None
+    tls: Optional[TlsConfig] = None  # None: plain TCP
+    keepalive_s: int = 30
+    reconnect_max_s: int = 4         # backoff 1, 2, 4 ... s up to this
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    scenes_enabled: bool = True
+    scenes: dict = field(default_factory=dict)  # scene name -> tuple of Publish
+
+
+def topic_problem(topic: str, levels_may_be_empty: bool = False) -> Optional[str]:
+    """Why `topic` cannot be published to (or be a topic prefix), or None."""
+    if not topic:
+        return "must not be empty"
+    if "+" in topic or "#" in topic:
+        return f"must not contain the MQTT wildcards + or #: {topic!r}"
+    if "\0" in topic:
+        return "must not contain a NUL character"
+    if not levels_may_be_empty and "" in topic.split("/"):
+        return f"has an empty level (a leading, trailing or double /): {topic!r}"
+    if topic.startswith("$"):
+        return f"must not start with $ (the broker's own topics): {topic!r}"
+    if len(topic.encode()) > 1024:
+        return "is too long (over 1024 bytes)"
+    return None
+
+
+def _file(section: Section, key: str, base: Path) -> Optional[Path]:
+    value = section.string(key, None)
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        section.problems.add(f"{section.name}.{key}", f"no such file: {path}")
+    return path
+
+
+def _scene(name: str, entries, problems: Problems) -> tuple:
+    where = f"mqtt.scenes.{name}"
+    if not isinstance(entries, list):
+        problems.add(where, "must be a list of publishes ([[mqtt.scenes."
+                            f"{name}]] blocks with topic and payload)")
+        return ()
+    publishes = []
+    for number, entry in enumerate(entries, start=1):
+        s = Section(f"{where}[{number}]", entry, problems)
+        topic = s.string("topic", "")
+        why = topic_problem(topic) if "topic" in s.table else "missing (the topic to publish to)"
+        if why:
+            problems.add(f"{s.name}.topic", why)
+        payload = s.raw("payload", "")
+        if isinstance(payload, dict):
+            payload = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str)
+        elif isinstance(payload, bool):
+            payload = "ON" if payload else "OFF"
+        elif isinstance(payload, (int, float)):
+            payload = str(payload)
+        elif not isinstance(payload, str):
+            problems.add(f"{s.name}.payload",
+                         "must be a string, a number or a table (sent as JSON)")
+            payload = ""
+        retain = s.boolean("retain", False)
+        qos = s.number("qos", 0, 0, 2)
+        if qos not in (0, 1, 2):
+            problems.add(f"{s.name}.qos", f"must be 0, 1 or 2, not {qos!r}")
+            qos = 0
+        s.finish()
+        if not why:
+            publishes.append(Publish(topic, payload, retain, int(qos)))
+    return tuple(publishes)
 
 
 def parse(data: dict, problems: Problems, base: Path):
     """Return this adapter's config (None: not configured, the adapter stays off)."""
-    return None
+    if "mqtt" not in data:
+        return None
+    m = Section("mqtt", data.get("mqtt"), problems)
+    enabled = m.boolean("enabled", False)
+    host = m.string("host", "localhost")
+    if not host.strip() or any(ch.isspace() or ch in "/\0" for ch in host):
+        problems.add("mqtt.host", f"not a host name or address: {host!r}")
+    port = m.number("port", None, 1, 65535)
+    if port is not None and port != int(port):
+        problems.add("mqtt.port", f"must be a whole number, not {port!r}")
+    room_id = m.string("room_id", None)
+    if room_id is not None and (not room_id or not all(ch.isalnum() or ch in "-_"
+                                                       for ch in room_id)):
+        problems.add("mqtt.room_id", f"use letters, digits, '-' and '_' only, not {room_id!r}")
+    prefix = m.string("prefix", "therapy-room")
+    why = topic_problem(prefix)
+    if why:
+        problems.add("mqtt.prefix", why)
+    username = m.string("username", None)
+    password = m.string("password", None)
+    password_file = _file(m, "password_file", base)
+    if password is not None and password_file is not None:
+        problems.add("mqtt.password_file", "give password or password_file, not both")
+    elif password_file is not None and password_file.is_file():
+        try:
+            password = password_file.read_text(encoding="utf-8").strip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.add("mqtt.password_file", f"cannot read {password_file}: {exc}")
+    if password is not None and username is None:
+        problems.add("mqtt.username", "missing: a password needs a username")
+    keepalive_s = m.number("keepalive_s", 30, 5, 3600)
+    reconnect_max_s = m.number("reconnect_max_s", 4, 1, 600)
+    discovery = m.boolean("discovery", True)
+    discovery_prefix = m.string("discovery_prefix", "homeassistant")
+    why = topic_problem(discovery_prefix)
+    if why:
+        problems.add("mqtt.discovery_prefix", why)
+    scenes_enabled = m.boolean("scenes_enabled", True)
+
+    tls = None
+    if "tls" in m.table:
+        t = Section("mqtt.tls", m.raw("tls"), problems)
+        tls = TlsConfig(ca_file=_file(t, "ca_file", base), certfile=_file(t, "certfile", base),
+                        keyfile=_file(t, "keyfile", base))
+        if tls.keyfile is not None and tls.certfile is None:
+            problems.add("mqtt.tls.certfile", "missing: a keyfile needs its certfile")
+        t.finish()
+    else:
+        m.known.append("tls")
+
+    scenes = {}
+    table = m.raw("scenes", {})
+    if not isinstance(table, dict):
+        problems.add("mqtt.scenes", "must be a table of scene lists ([[mqtt.scenes.ambient]] ...)")
+        table = {}
+    sc = Section("mqtt.scenes", table, problems)
+    for name in SCENE_NAMES:
+        entries = sc.raw(name)
+        if entries is not None:
+            scenes[name] = _scene(name, entries, problems)
+    sc.finish()
+    m.finish()
+    if not enabled:
+        return None
+    return MqttConfig(
+        host=host, port=int(port) if port is not None else (8883 if tls else 1883),
+        room_id=room_id, prefix=prefix, username=username, password=password, tls=tls,
+        keepalive_s=int(keepalive_s), reconnect_max_s=int(reconnect_max_s), discovery=discovery,
+        discovery_prefix=discovery_prefix, scenes_enabled=scenes_enabled, scenes=scenes)
