@@ -7,12 +7,12 @@ from appliance.gpio.lights import FLASH, NAMED, Pattern, RoomView
 
 def press_only(**kw):
     return ButtonLogic(has_hold=False, hold_s=2.0, debounce_s=kw.get("debounce_s", 0.05),
-                       chatter_edges=kw.get("chatter_edges", 50), settle_s=1.0)
+                       chatter_edges=25, settle_s=1.0, repeat_s=kw.get("repeat_s", 0.3))
 
 
 def with_hold(**kw):
-    return ButtonLogic(has_hold=True, hold_s=2.0, debounce_s=0.05,
-                       chatter_edges=kw.get("chatter_edges", 50), settle_s=1.0)
+    return ButtonLogic(has_hold=True, hold_s=2.0, debounce_s=0.05, chatter_edges=25,
+                       settle_s=1.0, repeat_s=0.3)
 
 
 def run(logic, edges, until, level_at):
@@ -70,21 +70,28 @@ def test_a_hold_fires_while_still_held_and_the_release_does_nothing():
     assert run(with_hold(), edges, 6.0, level) == [(3.0, "hold")]
 
 
-def test_a_flood_makes_the_button_ignored_until_it_settles():
+def test_a_flood_acts_at_most_once_and_is_ignored_until_it_settles():
     edges = [(1.0 + i * 0.01, i % 2 == 0) for i in range(200)]  # 100 edges/s for 2 s
-    level = lambda t: False  # noqa: E731  (it stops released)
-    happened = run(press_only(chatter_edges=50), edges, 10.0, level)
-    presses = [e for e in happened if e[1] == "press"]
-    assert happened[-2:] == [(1.5, "chatter"), (3.99, "settled")]
-    assert len(presses) <= 10  # before it was recognised: at most one per debounce
-    logic = press_only(chatter_edges=50)
-    run(logic, edges, 10.0, level)
-    assert logic.edge(True, 20.0) == ["press"]  # and afterwards it works again
+    for logic in (press_only(), with_hold()):
+        happened = run(logic, edges, 10.0, lambda t: False)  # it stops released
+        assert [e for _, e in happened].count("press") <= 1
+        assert "hold" not in [e for _, e in happened]
+        assert happened[-2:] == [(1.25, "chatter"), (3.99, "settled")]
+        assert logic.edge(True, 20.0) == ([] if logic.has_hold else ["press"])
+    assert press_only().edge(True, 1.0) == ["press"]  # the flood's first edge is a press
+
+
+def test_quick_presses_of_one_button_act_at_most_once_per_repeat_s():
+    edges = [(1.0, True), (1.1, False), (1.2, True), (1.3, False), (1.4, True), (1.45, False)]
+    level = lambda t: any(a <= t < b for a, b in ((1.0, 1.1), (1.2, 1.3), (1.4, 1.45)))  # noqa
+    assert run(press_only(), edges, 3.0, level) == [(1.0, "press"), (1.4, "press")]
+    assert run(press_only(repeat_s=0), edges, 3.0, level) == \
+        [(1.0, "press"), (1.2, "press"), (1.4, "press")]
 
 
 def test_a_button_stuck_pressed_after_chatter_does_not_act_on_waking():
     edges = [(1.0 + i * 0.01, i % 2 == 0) for i in range(101)]  # ends pressed
-    logic = with_hold(chatter_edges=50)
+    logic = with_hold()
     happened = run(logic, edges, 10.0, lambda t: True)
     assert [e for _, e in happened][-2:] == ["chatter", "settled"]
     assert logic.edge(False, 10.0) == []

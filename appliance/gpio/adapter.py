@@ -177,7 +177,7 @@ class GpioAdapter:
 
     def _new_logic(self, b) -> ButtonLogic:
         return ButtonLogic(b.on_hold is not None, b.hold_s, b.debounce_s,
-                           self.cfg.chatter_edges, self.cfg.settle_s)
+                           self.cfg.chatter_edges, self.cfg.settle_s, self.cfg.repeat_s)
 
     def _index(self, name: str) -> int:
         return next(i for i, b in enumerate(self.cfg.buttons) if b.name == name)
@@ -203,7 +203,7 @@ class GpioAdapter:
             if event == "chatter":
                 self._problems[f"chatter:{button.name}"] = (
                     f"button {button.name!r} is chattering (more than "
-                    f"{self.cfg.chatter_edges} edges in a second): ignored until it settles")
+                    f"{self.cfg.chatter_edges} edges in half a second): ignored until it settles")
                 log.warning("GPIO: %s", self._problems[f"chatter:{button.name}"])
             elif event == "settled":
                 self._problems.pop(f"chatter:{button.name}", None)

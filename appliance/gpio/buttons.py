@@ -8,7 +8,10 @@ Timing semantics (times are monotonic seconds handed in; no clock, no threads he
 - A button with a hold action fires exactly one of its two actions. Held for ``hold_s`` it
   fires the hold while it is still held; released earlier it fires the press on release
   (it cannot know sooner that the press was not the start of a hold).
-- Chatter: more than ``chatter_edges`` edges within one second (a loose wire, a stuck
+- One button acts at most once every ``repeat_s``: a pin that starts to chatter looks like
+  a few quick presses before it can be told apart from them, and those must not move the
+  session on twice or restart the music.
+- Chatter: more than ``chatter_edges`` edges within half a second (a loose wire, a dirty
   contact) and the button is ignored until it has been still for ``settle_s``. Whatever it
   is doing then is taken as its new resting state without acting on it.
 
@@ -20,17 +23,19 @@ from __future__ import annotations
 from collections import deque
 from typing import Optional
 
-CHATTER_WINDOW_S = 1.0
+CHATTER_WINDOW_S = 0.5
 
 
 class ButtonLogic:
     def __init__(self, has_hold: bool, hold_s: float, debounce_s: float,
-                 chatter_edges: int, settle_s: float):
+                 chatter_edges: int, settle_s: float, repeat_s: float = 0.0):
         self.has_hold = has_hold
         self.hold_s = hold_s
         self.debounce_s = debounce_s
         self.chatter_edges = chatter_edges
         self.settle_s = settle_s
+        self.repeat_s = repeat_s
+        self.acted_at = float("-inf")
         self.down = False                      # what we believe the button is doing
         self.locked_until: Optional[float] = None
         self.hold_at: Optional[float] = None
@@ -52,7 +57,7 @@ class ButtonLogic:
             return ["chatter"]
         if self.locked_until is not None and now < self.locked_until:
             return []  # bounce: the level is read again when the lock ends
-        return self._become(active, now)
+        return self._act(self._become(active, now), now)
 
     def due(self) -> Optional[float]:
         """When `poll()` should next be called (None: only on the next edge)."""
@@ -79,6 +84,14 @@ class ButtonLogic:
             self.hold_at = None
             self.consumed = True
             happened.append("hold")
+        return self._act(happened, now)
+
+    def _act(self, happened: list, now: float) -> list:
+        if not happened:
+            return happened
+        if now - self.acted_at < self.repeat_s:
+            return []  # too soon after this button's last action
+        self.acted_at = now
         return happened
 
     def _become(self, active: bool, now: float) -> list:

@@ -69,7 +69,8 @@ class GpioConfig:
     pin_factory: str = "auto"
     lgpio_dir: Optional[Path] = None  # None: the control socket's folder
     welcome_repeat_s: float = 10.0
-    chatter_edges: int = 50
+    chatter_edges: int = 25
+    repeat_s: float = 0.3
     settle_s: float = 2.0
     reminder_before_end_s: float = 120.0
     reflection_reminder_s: float = 60.0
@@ -89,7 +90,8 @@ def parse(data: dict, problems: Problems, base: Path):
         pin_factory=pin_factory,
         lgpio_dir=_resolve(base, lgpio_dir) if lgpio_dir else None,
         welcome_repeat_s=g.number("welcome_repeat_s", 10.0, 0, 600),
-        chatter_edges=int(g.number("chatter_edges", 50, 5, 10000)),
+        chatter_edges=int(g.number("chatter_edges", 25, 5, 10000)),
+        repeat_s=g.number("repeat_s", 0.3, 0, 10),
         settle_s=g.number("settle_s", 2.0, 0.1, 600),
         reminder_before_end_s=g.number("reminder_before_end_s", 120.0, 0, 3600),
         reflection_reminder_s=g.number("reflection_reminder_s", 60.0, 0, 3600),
