@@ -64,8 +64,10 @@ class GpioAdapter:
     # --- for other threads -----------------------------------------------------------------
 
     def start(self):
+        """Open the pins (a failure is reported and retried on the thread), then run."""
         self._latest_status = self.engine.status()
         self.engine.subscribe(self._on_status)
+        self._open(self.clock())
         self._thread = threading.Thread(target=self._run, name="gpio", daemon=True)
         self._thread.start()
 
@@ -121,9 +123,9 @@ class GpioAdapter:
     # --- the adapter's thread --------------------------------------------------------------
 
     def _run(self):
-        self._open(self.clock())
         seen_status, dropped = None, 0
         while not self._stopping.is_set():
+            self._report()  # before waiting: a failure at start is shown at once
             now = self.clock()
             timeout = max(0.0, min(1.0, self._next_wake(now) - now))
             try:
