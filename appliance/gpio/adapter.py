@@ -45,7 +45,8 @@ class GpioAdapter:
         self._stopping = threading.Event()
         self._latest_status: Optional[dict] = None
         self._dropped = 0
-        self._log = RateLimitedLog(log)
+        self._log = RateLimitedLog(log)                      # faults, drops: every 10 s
+        self._log_press = RateLimitedLog(log, every_s=1.0)   # presses: once a second a button
         self.factory = None
         self._buttons: list = []   # gpiozero input devices, in config order (empty: closed)
         self._lights: list = []
@@ -219,7 +220,7 @@ class GpioAdapter:
         ticket = self._tickets.get(name)
         why_not = self._why_not(name, action, now)
         if why_not:
-            self._log.info(f"skip:{name}", "button %s: %s -> %s not given: %s", name, event,
+            self._log_press.info(f"skip:{name}", "button %s: %s -> %s not given: %s", name, event,
                            action, why_not)
             if ticket:
                 ticket.add(event, str(action), None, why_not)
@@ -231,7 +232,7 @@ class GpioAdapter:
         self._pending[name] = pending
         if action.verb == "welcome":
             self._last_welcome = (now, pending)
-        self._log.info(f"act:{name}", "button %s: %s -> %s", name, event, action)
+        self._log_press.info(f"act:{name}", "button %s: %s -> %s", name, event, action)
         if ticket:
             ticket.add(event, str(action), pending, None)
 
