@@ -378,6 +378,7 @@ def start(daemon):
     """Start buttons and lights from daemon.cfg; None when [gpio]/[[buttons]]/[[lights]] are
     not configured."""
     cfg = daemon.cfg.adapters.get("gpio")
+    daemon.adapters["gpio"] = None
     if cfg is None:
         return None
     from .virtual import control_verb

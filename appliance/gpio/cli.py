@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .virtual import SETTLE_WAIT_S
+
+EXIT_REFUSED = 1  # as the other verbs of `appliance`
 
 
 def register(sub, common):
@@ -29,13 +32,15 @@ def _seconds(text: str) -> float:
 
 
 def cmd_button(args) -> int:
-    from ..__main__ import EXIT_REFUSED, _socket
+    from ..config import default_config_path, read_socket_path
     from ..control import request
+    socket = Path(args.socket) if args.socket else read_socket_path(args.config
+                                                                     or default_config_path())
     payload = {"name": args.name}
     if args.hold is not None:
         payload["hold_s"] = args.hold
     timeout = (args.hold or 0) + 2 * SETTLE_WAIT_S + 2
-    answer = request(_socket(args), "button", payload, timeout=timeout)
+    answer = request(socket, "button", payload, timeout=timeout)
     if not answer.get("ok"):
         print(f"refused: {answer.get('error')}", file=sys.stderr)
         return EXIT_REFUSED

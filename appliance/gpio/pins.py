@@ -44,8 +44,14 @@ def open_factory(kind: str, lgpio_dir: Path):
         from gpiozero.pins.mock import MockFactory, MockPWMPin
         return MockFactory(pin_class=MockPWMPin)  # PWM-capable, so PWMLEDs work too
     if kind == "lgpio":
-        with _lgpio_working_dir(lgpio_dir):
-            from gpiozero.pins.lgpio import LGPIOFactory
+        try:
+            with _lgpio_working_dir(lgpio_dir):
+                from gpiozero.pins.lgpio import LGPIOFactory
+        except ModuleNotFoundError as exc:
+            if exc.name != "lgpio":
+                raise
+            raise ModuleNotFoundError("the lgpio library is not installed (./setup.sh installs "
+                                      "it on 64-bit Raspberry Pi OS)", name="lgpio") from None
         return LGPIOFactory()
     raise ValueError(f"unknown pin factory {kind!r}")
 
