@@ -124,7 +124,17 @@ class GpioAdapter:
     # --- the adapter's thread --------------------------------------------------------------
 
     def _run(self):
-        seen_status, dropped = None, 0
+        while not self._stopping.is_set():
+            try:
+                self._loop()
+            except Exception:  # a bug here must not leave the buttons dead for good
+                log.exception("GPIO adapter failed; closing the pins and starting again")
+                self._failed(RuntimeError("internal error, see the log"), self.clock())
+                time.sleep(0.5)
+        self._close(lights_off=True)
+
+    def _loop(self):
+        seen_status, dropped = None, self._dropped
         while not self._stopping.is_set():
             self._report()  # before waiting: a failure at start is shown at once
             now = self.clock()
@@ -148,7 +158,6 @@ class GpioAdapter:
                 seen_status = status
                 self._view.update(status, now)
             self._timers(now)
-        self._close(lights_off=True)
 
     def _next_wake(self, now: float) -> float:
         times = [now + 1.0, self._retry_at, self._health_at, self._lights_due(now)]
