@@ -84,7 +84,8 @@ def test_a_flood_acts_at_most_once_and_is_ignored_until_it_settles():
 def test_quick_presses_of_one_button_act_at_most_once_per_repeat_s():
     edges = [(1.0, True), (1.1, False), (1.2, True), (1.3, False), (1.4, True), (1.45, False)]
     level = lambda t: any(a <= t < b for a, b in ((1.0, 1.1), (1.2, 1.3), (1.4, 1.45)))  # noqa
-    assert run(press_only(), edges, 3.0, level) == [(1.0, "press"), (1.4, "press")]
+    assert run(press_only(), edges, 3.0, level) == [(1.0, "press"), (1.2, "too soon: press"),
+                                                   (1.4, "press")]
     assert run(press_only(repeat_s=0), edges, 3.0, level) == \
         [(1.0, "press"), (1.2, "press"), (1.4, "press")]
 

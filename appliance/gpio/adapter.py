@@ -21,7 +21,7 @@ from . import pins
 from .buttons import ButtonLogic
 from .config import Action, GpioConfig
 from .lights import RoomView
-from .virtual import PressTicket, RateLimitedLog
+from .virtual import PressTicket, RateLimitedLog, press_length
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +89,8 @@ class GpioAdapter:
 
     def press(self, name: str, hold_s: Optional[float] = None) -> PressTicket:
         """Press a mock button (held for `hold_s`, else a short press); returns at once."""
-        button = next((b for b in self.cfg.buttons if b.name == name), None)
-        if button is None:
-            known = ", ".join(b.name for b in self.cfg.buttons) or "none"
-            raise ValueError(f"button: no button called {name!r} (buttons: {known})")
-        if self.kind != "mock":
-            raise ValueError("button: presses can only be simulated with [gpio] "
-                             "pin_factory = \"mock\"")
-        if hold_s is not None and (isinstance(hold_s, bool) or not isinstance(hold_s, (int, float))
-                                   or not 0 < hold_s <= 30):
-            raise ValueError(f"button: hold_s must be a number of seconds (0-30], not {hold_s!r}")
-        if hold_s is None:
-            hold_s = min(0.1, button.hold_s / 2) if button.on_hold else 0.1
-        ticket = PressTicket(name, float(hold_s))
+        hold_s = press_length(self.cfg.buttons, self.kind, name, hold_s)
+        ticket = PressTicket(name, hold_s)
         if not self._put(("press", ticket)):
             raise ValueError("button: too many presses at once, try again")
         return ticket
@@ -220,6 +209,12 @@ class GpioAdapter:
             elif event == "settled":
                 self._problems.pop(f"chatter:{button.name}", None)
                 log.info("GPIO: button %r has settled and works again", button.name)
+            elif event.startswith("too soon: "):  # a double tap, or chatter starting:
+                what = event.removeprefix("too soon: ")  # not worth a log line
+                action = button.on_press if what == "press" else button.on_hold
+                if button.name in self._tickets and action is not None:
+                    self._tickets[button.name].add(what, str(action), None, (
+                        f"not given: pressed again within repeat_s ({self.cfg.repeat_s:g} s)"))
             else:
                 action = button.on_press if event == "press" else button.on_hold
                 if action is not None:

@@ -15,8 +15,9 @@ Timing semantics (times are monotonic seconds handed in; no clock, no threads he
   contact) and the button is ignored until it has been still for ``settle_s``. Whatever it
   is doing then is taken as its new resting state without acting on it.
 
-`edge()` and `poll()` return what happened: "press", "hold", "chatter" (the button is now
-ignored) and "settled" (it is listened to again).
+`edge()` and `poll()` return what happened: "press", "hold", "too soon: press" (or hold:
+within repeat_s of the last action, so not acted on), "chatter" (the button is now ignored)
+and "settled" (it is listened to again).
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ class ButtonLogic:
         if not happened:
             return happened
         if now - self.acted_at < self.repeat_s:
-            return []  # too soon after this button's last action
+            return [f"too soon: {what}" for what in happened]
         self.acted_at = now
         return happened
 

@@ -40,6 +40,21 @@ class PressTicket:
         return self._done.wait(timeout)
 
 
+def press_length(buttons, kind: str, name, hold_s) -> float:
+    """How long to hold the mock button `name` down; ValueError naming what is wrong."""
+    button = next((b for b in buttons if b.name == name), None)
+    if button is None:
+        known = ", ".join(b.name for b in buttons) or "none"
+        raise ValueError(f"button: no button called {name!r} (buttons: {known})")
+    if kind != "mock":
+        raise ValueError('button: presses can only be simulated with [gpio] pin_factory = "mock"')
+    if hold_s is None:  # a short press, shorter than any hold
+        return min(0.1, button.hold_s / 2) if button.on_hold else 0.1
+    if isinstance(hold_s, bool) or not isinstance(hold_s, (int, float)) or not 0 < hold_s <= 30:
+        raise ValueError(f"button: hold_s must be a number of seconds (0-30], not {hold_s!r}")
+    return float(hold_s)
+
+
 def control_verb(adapter):
     """The control socket's 'button' verb: {"name": "welcome", "hold_s": 2.5 (optional)}."""
     def button(args: dict) -> dict:
