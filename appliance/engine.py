@@ -95,6 +95,10 @@ class Engine:
             pending._finish("busy: too many commands at once, try again")
         return pending
 
+    def queue_depth(self) -> int:
+        """Commands waiting in the inbox (at most INBOX_LIMIT)."""
+        return self._inbox.qsize()
+
     def status(self) -> dict:
         """The room's status now (remaining_s counts down between changes)."""
         with self._lock:

@@ -178,7 +178,7 @@ def test_a_chattering_pin_stays_bounded_and_recovers(room, caplog):
         start = time.monotonic()
         for i in range(200):  # 100 edges a second for two seconds
             pin.drive_low() if i % 2 == 0 else pin.drive_high()
-            sizes.append(room.engine._inbox.qsize())
+            sizes.append(room.engine.queue_depth())
             time.sleep(max(0.0, start + (i + 1) * 0.01 - time.monotonic()))
         faults = room.status()["faults"]
         flood_lines = [r for r in caplog.records if r.name.startswith("appliance.gpio")]
