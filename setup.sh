@@ -11,8 +11,8 @@ VENV="$HERE/.venv"
 
 # libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
-# What the tests listen through and talk to.
-APT_TEST=(pulseaudio pulseaudio-utils)
+# What the tests listen through and talk to (chromium: the panel's end-to-end test).
+APT_TEST=(pulseaudio pulseaudio-utils chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -54,9 +54,24 @@ demo() {
     make_venv ""
     "$VENV/bin/appliance" demo-media media/demo
     "$VENV/bin/appliance" check-config --config config.toml
+    demo_passphrase
     say "starting the appliance on the demo config (Ctrl-C stops it with a short fade)"
     echo "    in another terminal: .venv/bin/appliance welcome | receptive 5 | quiet | status"
     exec "$VENV/bin/appliance" run --config config.toml
+}
+
+# The phone panel has no passwordless mode: the first demo run makes a passphrase, stores
+# only its hash (appliance set-passphrase) and prints it once.
+demo_passphrase() {
+    local url="http://$(hostname -I 2>/dev/null | awk '{print $1}' || true):8080"
+    if [ -s state/web-passphrase.json ]; then
+        say "phone panel: $url (passphrase as set before; change it: .venv/bin/appliance set-passphrase)"
+        return
+    fi
+    local pass
+    pass=$("$VENV/bin/python" -c 'import secrets as s; a="abcdefghjkmnpqrstuvwxyz23456789"; print("-".join("".join(s.choice(a) for _ in range(4)) for _ in range(3)))')
+    printf '%s\n' "$pass" | "$VENV/bin/appliance" set-passphrase --config config.toml >/dev/null
+    say "phone panel: $url  passphrase: $pass  (shown once; change it: .venv/bin/appliance set-passphrase)"
 }
 
 run_tests() {
