@@ -41,6 +41,8 @@ class WebPanel:
         return f"http://{host}:{self.port}"
 
     def stop(self):
+        if not self._thread.is_alive():
+            return  # stopped already
         self.app.extensions["panel"].broadcast.close()  # live pages end: workers come free
         first = _servers(self._server)[0]
         closed = threading.Event()

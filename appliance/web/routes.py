@@ -213,8 +213,10 @@ def _check_track_name(args: dict):
 
 def _path_like(name: str) -> bool:
     parts = re.split(r"[/\\]", name)
-    return (name[:1] in ("/", "\\", "~") or ".." in parts or re.match(r"^[A-Za-z]:", name)
-            is not None or any(ord(ch) < 32 or ord(ch) == 127 for ch in name))
+    return (name[:1] in ("/", "\\", "~")                      # absolute or home
+            or ".." in parts or (len(parts) > 1 and "." in parts)  # relative walks
+            or re.match(r"^[A-Za-z]:", name) is not None        # a drive letter
+            or any(ord(ch) < 32 or ord(ch) == 127 for ch in name))  # NUL, newlines
 
 
 def _still_allowed(panel: Panel):
