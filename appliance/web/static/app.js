@@ -3,7 +3,7 @@
 (function () {
   var $ = function (id) { return document.getElementById(id); };
   var PHASES = { idle: "Ready", ambient: "Ambient", welcome: "Welcome", active: "Active",
-    receptive: "Receptive listening", reflection: "Reflection" };
+    receptive: "Receptive", reflection: "Reflection" };
   var LENGTHS = [5, 10, 15, 20, 25, 30, 40, 45, 60, 90];
   var csrf = readCookie("panel_csrf");
   var status = null, statusAt = 0, source = null, info = null, retryTimer = null;
@@ -19,13 +19,13 @@
 
   // --- talking to the box --------------------------------------------------------------
   function plain(code, error, retryAfter) {
-    var reason = (error || "").replace(/^[a-z_]+: /, "");
+    var reason = (error || "").charAt(0).toUpperCase() + (error || "").slice(1);
     if (code === 0) return "Cannot reach the room's box. Check the Wi-Fi and try again.";
-    if (code === 400) return "That did not work: " + reason;
+    if (code === 400) return "That did not work. " + reason;
     if (code === 401) return error === "wrong passphrase" ? "Wrong passphrase. Try again."
       : "Please log in again.";
     if (code === 403) return "Refused by a security check. Reload the page and try again.";
-    if (code === 409) return "Not now: " + reason;
+    if (code === 409) return "Not now. " + reason;
     if (code === 413) return "That request was too large.";
     if (code === 429) return "Too many tries. Wait " + (retryAfter || "a few") + " seconds.";
     return reason || ("Something went wrong (error " + code + ").");
@@ -53,10 +53,13 @@
     });
   }
 
+  var sayTimer = null;
   function say(text, ok) {
     var m = $("message");
     m.textContent = text || "";
     m.className = ok ? "message ok" : "message";
+    clearTimeout(sayTimer);
+    if (text) sayTimer = setTimeout(function () { m.textContent = ""; }, 12000);
   }
 
   // --- showing the room ------------------------------------------------------------------
@@ -89,8 +92,9 @@
   function tick() {
     if (!status) return;
     var left = status.remaining_s;
-    $("countdown").textContent = left === null || left === undefined ? "\u00A0"
-      : clock(left - (Date.now() - statusAt) / 1000);
+    var none = left === null || left === undefined;
+    $("countdown").textContent = none ? "\u2013" : clock(left - (Date.now() - statusAt) / 1000);
+    $("countdown").classList.toggle("none", none);
   }
 
   function setLive(on, text) {
