@@ -44,6 +44,8 @@ class WebPanel:
         if not self._thread.is_alive():
             return  # stopped already
         self.app.extensions["panel"].broadcast.close()  # live pages end: workers come free
+        # workers first (they wake the loop when they finish), then the loop and its sockets
+        self._server.task_dispatcher.shutdown(timeout=3.0)
         first = _servers(self._server)[0]
         closed = threading.Event()
 
@@ -53,7 +55,6 @@ class WebPanel:
         first.trigger.pull_trigger(close_everything)
         closed.wait(3.0)
         self._thread.join(3.0)
-        self._server.task_dispatcher.shutdown(timeout=3.0)
         if self._thread.is_alive():
             log.error("panel: the web server did not stop in time")
 
