@@ -197,3 +197,24 @@ def test_a_client_trickling_bytes_is_dropped_while_others_are_served(served):
         slow.close()
     assert dropped_after is not None, "the slow client was never dropped"
     assert dropped_after < 5
+
+
+def test_the_panel_stops_promptly_with_a_live_page_open(served):
+    panel = served()
+    status, body, answer = _request(panel, "POST", "/api/login",
+                                    json.dumps({"passphrase": PANEL_PASSPHRASE}),
+                                    {"Content-Type": "application/json"})
+    cookie = "; ".join(h.split(";", 1)[0] for h in answer.headers.get_all("Set-Cookie"))
+    conn = http.client.HTTPConnection(panel.host, panel.port, timeout=5)
+    try:
+        conn.request("GET", "/api/events", headers={"Cookie": cookie})
+        stream = conn.getresponse()
+        assert stream.status == 200 and stream.read1(200).startswith(b"retry:")
+        assert isinstance(panel.port, int)
+        started = time.monotonic()
+        panel.stop()
+        assert time.monotonic() - started < 2.0, "a live page held the shutdown up"
+        rest = stream.read()  # the stream ends instead of hanging
+        assert rest == b"" or rest.endswith(b"\n\n")
+    finally:
+        conn.close()

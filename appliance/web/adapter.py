@@ -32,7 +32,7 @@ class WebPanel:
         self._server = server
         self._thread = thread
         first = _servers(server)[0]
-        self.host, self.port = first.effective_host, first.effective_port
+        self.host, self.port = str(first.effective_host), int(first.effective_port)
 
     @property
     def url(self) -> str:
