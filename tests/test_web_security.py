@@ -79,6 +79,21 @@ def test_wrong_passphrases_are_rate_limited_per_client(web_panel):
     assert guesser.post("/api/login", json={"passphrase": PANEL_PASSPHRASE}).status_code == 200
 
 
+def test_guesses_sent_all_at_once_are_still_counted_exactly(web_panel):
+    web = web_panel(login_attempts=5)
+    codes = []
+
+    def guess(n):
+        codes.append(_client(web, "10.0.0.66").post(
+            "/api/login", json={"passphrase": f"guess-{n}"}).status_code)
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(codes) == [401] * 5 + [429] * 7
+
+
 def test_guessing_from_many_addresses_hits_the_overall_limit(web_panel):
     web = web_panel(login_attempts=5, login_attempts_total=3, login_window_s=60)
     for n in range(3):

@@ -17,8 +17,9 @@ import functools
 import json
 import logging
 import math
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -64,6 +65,9 @@ class Panel:
     commands: RateLimit
     broadcast: StatusBroadcast
     adapters: dict           # the daemon's adapters, looked up when a request needs one
+    # one passphrase check at a time: scrypt takes 16 MiB each, and the rate limit is
+    # counted exactly even when guesses arrive together
+    login_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def adapter(self, name: str):
         return self.adapters.get(name)

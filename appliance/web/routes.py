@@ -36,10 +36,7 @@ def register(app: Flask, panel: Panel):
     @app.post("/api/login")
     def login():
         key = client_key()
-        wait = panel.logins.retry_after(key) or panel.logins_total.retry_after("all")
-        if wait:
-            raise ApiError(429, f"too many wrong passphrases: try again in {math.ceil(wait)} s",
-                           wait)
+        _login_limit(panel, key)
         body = json_body(allow_empty=False)
         passphrase = body.get("passphrase")
         if not isinstance(passphrase, str) or not passphrase:
@@ -47,9 +44,13 @@ def register(app: Flask, panel: Panel):
         problem = panel.credentials.problem()
         if problem:
             raise ApiError(503, problem)
-        if not panel.credentials.check_passphrase(passphrase):
-            panel.logins.note(key)
-            panel.logins_total.note("all")
+        with panel.login_lock:
+            _login_limit(panel, key)  # again: other guesses may have landed meanwhile
+            right = panel.credentials.check_passphrase(passphrase)
+            if not right:
+                panel.logins.note(key)
+                panel.logins_total.note("all")
+        if not right:
             log.warning("panel: a login with a wrong passphrase was refused")
             raise ApiError(401, "wrong passphrase")
         session_id, made = panel.sessions.create(panel.credentials.version())
@@ -195,6 +196,12 @@ def register(app: Flask, panel: Panel):
         except ValueError as exc:
             raise ApiError(400, f"button: {exc}") from None
         return jsonify(ok=True, status=engine.status())
+
+
+def _login_limit(panel: Panel, key: str):
+    wait = panel.logins.retry_after(key) or panel.logins_total.retry_after("all")
+    if wait:
+        raise ApiError(429, f"too many wrong passphrases: try again in {math.ceil(wait)} s", wait)
 
 
 def _rate_limit_commands(panel: Panel):
