@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.web.secrets_store import set_passphrase
+from appliance.web.config import WebConfig
+from appliance.web.secrets_store import Credentials, set_passphrase
 
 from .conftest import WELCOME_HZ
 
@@ -95,3 +96,30 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         page.click("[data-verb=quiet]")  # never refused; reflection is never skipped
         sync_api.expect(page.locator("#phase")).to_have_text("Reflection")
         sync_api.expect(page.locator("#countdown")).to_have_text(re.compile(r"^(1:00|0:5\d)$"))
+
+
+def test_page_lists_the_next_sessions_and_presses_virtual_buttons(web_panel, browser_page):
+    from appliance.web.adapter import serve
+
+    from .conftest import PANEL_PASSPHRASE
+    from .test_web_extras import ButtonsStandIn, ScheduleStandIn
+
+    env = web_panel()
+    buttons = ButtonsStandIn()
+    cfg = WebConfig(host="127.0.0.1", port=0)
+    panel = serve(env.engine, cfg, Credentials(env.state_dir),
+                  {"schedule": ScheduleStandIn(), "gpio": buttons})
+    page = browser_page
+    try:
+        page.goto(panel.url)
+        page.fill("#passphrase", PANEL_PASSPHRASE)
+        page.click("text=Unlock")
+        sync_api.expect(page.locator("#sessions li")).to_contain_text(["50 min · Group A"])
+        sync_api.expect(page.locator("#vbuttons button")).to_have_count(3)  # 2 presses, 1 hold
+        with page.expect_response("**/api/buttons/session") as answer:
+            page.click("#vbuttons button >> nth=1")  # session, held
+        assert answer.value.status == 200 and buttons.presses == [("session", 3.0)]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.screenshot(path=str(ARTIFACTS / "web-panel-extras-360x640.png"), full_page=True)
+    finally:
+        panel.stop()
