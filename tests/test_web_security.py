@@ -221,3 +221,13 @@ def test_many_phones_at_once_all_get_answers(web_panel):
         t.join(30)
     assert codes == [200] * 20
     assert web.engine.status()["volume"] == 80  # never above the cap
+
+
+@pytest.mark.parametrize("path", ["/static/../app.py", "/static/..%2fapp.py",
+                                  "/static/%2e%2e/openapi.json", "/static//etc/passwd",
+                                  "/static/..%5capp.py"])
+def test_static_files_stay_inside_their_folder(web_panel, path):
+    web = web_panel()
+    with web.client.get(path, follow_redirects=True) as answer:
+        assert answer.status_code == 404
+        assert b"import" not in answer.data and b"root:" not in answer.data
