@@ -218,3 +218,19 @@ def test_the_panel_stops_promptly_with_a_live_page_open(served):
         assert rest == b"" or rest.endswith(b"\n\n")
     finally:
         conn.close()
+
+
+def test_a_port_in_use_is_reported_and_the_room_runs_on(web_panel):
+    env = web_panel()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        daemon = _daemon(env.engine, env.state_dir)
+        daemon.cfg.adapters["web"] = WebConfig(host="127.0.0.1", port=taken.getsockname()[1])
+        assert adapter.start(daemon) is None
+    deadline = time.monotonic() + 5
+    while "web" not in env.engine.status()["faults"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "cannot listen on 127.0.0.1:" in env.engine.status()["faults"]["web"]
+    assert env.engine.submit(commands.Ambient()).wait()
+    assert env.engine.status()["phase"] == "ambient"

@@ -14,6 +14,7 @@ from typing import Optional
 
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ThreadedTaskDispatcher
 
 from .app import MAX_BODY, create_app
 from .secrets_store import Credentials
@@ -82,15 +83,21 @@ def start(daemon):
 
 def serve(engine, cfg, credentials, adapters=None, clock=time.monotonic) -> Optional[WebPanel]:
     app = create_app(engine, cfg, credentials, adapters, clock)
+    # our own socket map and workers, so a failed bind can be cleaned up completely
+    sockets, workers = {}, ThreadedTaskDispatcher()
+    workers.set_thread_count(cfg.threads)
     try:
         server = create_server(
-            app, host=cfg.host, port=cfg.port, threads=cfg.threads,
-            max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADER,
-            channel_timeout=int(cfg.idle_timeout_s), cleanup_interval=CHECK_EVERY_S,
-            connection_limit=100, ident="appliance", expose_tracebacks=False)
+            app, map=sockets, _dispatcher=workers, host=cfg.host, port=cfg.port,
+            threads=cfg.threads, max_request_body_size=MAX_BODY,
+            max_request_header_size=MAX_HEADER, channel_timeout=int(cfg.idle_timeout_s),
+            cleanup_interval=CHECK_EVERY_S, connection_limit=100, ident="appliance",
+            expose_tracebacks=False)
     except OSError as exc:
         log.error("panel not started: cannot listen on %s:%d (%s)", cfg.host, cfg.port,
                   exc.strerror or exc)
+        wasyncore.close_all(sockets)
+        workers.shutdown(timeout=3.0)
         app.extensions["panel"].broadcast.close()
         return None
     for each in _servers(server):
