@@ -11,8 +11,8 @@ VENV="$HERE/.venv"
 
 # libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
-# What the tests listen through and talk to.
-APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl)
+# What the tests listen through and talk to (chromium: the panel's end-to-end test).
+APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl chromium)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -57,6 +57,7 @@ demo() {
     make_venv ""
     "$VENV/bin/appliance" demo-media media/demo
     "$VENV/bin/appliance" check-config --config config.toml
+    panel_passphrase config.toml state
     say "starting the appliance on the demo config (Ctrl-C stops it with a short fade)"
     echo "    in another terminal: .venv/bin/appliance welcome | receptive 5 | quiet | status"
     exec "$VENV/bin/appliance" run --config config.toml
@@ -102,8 +103,28 @@ install_service() {
     else
         say "systemd is not running here; start it with: systemctl enable --now therapy-room"
     fi
+    as_root install -d -o therapy-room -g therapy-room -m 0750 /var/lib/therapy-room
+    # the service user owns the stored hash (mode 0600), so it sets it
+    panel_passphrase "$etc/config.toml" /var/lib/therapy-room as_root runuser -u therapy-room --
     echo "    admins in the group therapy-room can use the CLI:"
     echo "    $VENV/bin/appliance status --config $etc/config.toml"
+}
+
+# The phone panel has no passwordless mode: the first run makes a passphrase, stores only its
+# hash (appliance set-passphrase) and prints it once.
+#   panel_passphrase CONFIG STATE_DIR [COMMAND PREFIX TO RUN AS ...]
+panel_passphrase() {
+    local config="$1" state="$2"
+    shift 2
+    local url="http://$(hostname -I 2>/dev/null | awk '{print $1}' || true):8080"
+    if [ -s "$state/web-passphrase.json" ]; then
+        say "phone panel: $url (passphrase as set before; change it: appliance set-passphrase)"
+        return
+    fi
+    local pass
+    pass=$("$VENV/bin/python" -c 'import secrets as s; a="abcdefghjkmnpqrstuvwxyz23456789"; print("-".join("".join(s.choice(a) for _ in range(4)) for _ in range(3)))')
+    printf '%s\n' "$pass" | "$@" "$VENV/bin/appliance" set-passphrase --config "$config" >/dev/null
+    say "phone panel: $url  passphrase: $pass  (shown once; change it: appliance set-passphrase)"
 }
 
 run_tests() {

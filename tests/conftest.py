@@ -343,3 +343,82 @@ def subscriber_factory():
     yield make
     for sub in subscribers:
         sub.close()
+
+# --- the phone panel (tests/test_web*.py) ---------------------------------------------------
+
+class SilentAudio:
+    """Stands in for libVLC where the sound is not what a web test is about: records what
+    the engine asked it to play."""
+
+    def __init__(self):
+        self.played = []
+
+    def play(self, channel, track, *rest):
+        self.played.append((channel, track.title))
+
+    def fade(self, *args):
+        pass
+
+    def stop(self, *args):
+        pass
+
+    def track_over(self, channel, play_id):
+        return None
+
+    def tick(self, now):
+        return None
+
+    def snapshot(self, now):
+        return {}
+
+    def silence_now(self):
+        pass
+
+
+class FakeClock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+PANEL_PASSPHRASE = "correct horse battery"
+
+
+@pytest.fixture
+def web_panel(tmp_path):
+    """make(adapters=None, **WebConfig fields) -> a panel app on a real engine whose audio is
+    a SilentAudio, with PANEL_PASSPHRASE set; .client, .engine, .audio, .clock, .state_dir."""
+    from types import SimpleNamespace
+
+    from appliance.engine import Engine
+    from appliance.session import new_state
+    from appliance.session.model import Library, Settings, Track
+    from appliance.web.app import create_app
+    from appliance.web.config import WebConfig
+    from appliance.web.secrets_store import Credentials, set_passphrase
+
+    engines = []
+    state_dir = tmp_path / "state"
+    set_passphrase(state_dir, PANEL_PASSPHRASE)
+    library = Library(ambient=(Track(str(tmp_path / "a.wav"), "Ambient tone"),),
+                      welcome=(Track(str(tmp_path / "w.wav"), "Welcome tone"),
+                               Track(str(tmp_path / "s.wav"), "Short hello")),
+                      receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
+
+    def make(adapters=None, **web):
+        audio, clock = SilentAudio(), FakeClock()
+        engine = Engine(new_state(Settings(receptive_default_minutes=20), library), audio,
+                        room={"id": "test-room", "name": "Room A"})
+        engine.start()
+        engines.append(engine)
+        app = create_app(engine, WebConfig(**web), Credentials(state_dir), adapters, clock)
+        return SimpleNamespace(app=app, client=app.test_client(), engine=engine, audio=audio,
+                               clock=clock, state_dir=state_dir)
+    yield make
+    for engine in engines:
+        engine.shutdown(fade_s=0)

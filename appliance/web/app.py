@@ -1,0 +1,186 @@
+"""create_app(engine, ...): the panel's Flask app, with every security rule in one place.
+
+Nothing lives in module globals: each app carries its sessions, rate limits and live-status
+broadcast in `app.extensions["panel"]`, so tests make as many apps as they like.
+
+Rules, in the order a request meets them:
+- bodies over 16 KB: 413 (waitress refuses them too, before they reach a thread);
+- a request with an Origin header from another site: 403;
+- API routes need a login cookie or `Authorization: Bearer <token>`: 401 otherwise;
+- a state-changing request on a cookie also needs the X-CSRF-Token header matching the
+  login's token (a cross-site page can neither read it nor set the header): 403 otherwise;
+- failed logins and commands are rate-limited per client: 429 with Retry-After.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import WebConfig
+from .events import StatusBroadcast
+from .guard import RateLimit, Sessions, csrf_ok
+from .secrets_store import Credentials
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024
+SESSION_COOKIE = "panel_session"
+CSRF_COOKIE = "panel_csrf"
+STATIC = Path(__file__).with_name("static")
+# no inline script or style anywhere: the page's own files only
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+class ApiError(Exception):
+    """Answered as {"error": message} with this HTTP status."""
+
+    def __init__(self, status: int, message: str, retry_after: Optional[float] = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry_after = retry_after
+
+
+@dataclass
+class Panel:
+    engine: object
+    cfg: WebConfig
+    credentials: Credentials
+    sessions: Sessions
+    logins: RateLimit        # failed logins per client
+    logins_total: RateLimit  # failed logins from everyone
+    commands: RateLimit
+    broadcast: StatusBroadcast
+    adapters: dict           # the daemon's adapters, looked up when a request needs one
+    # one passphrase check at a time: scrypt takes 16 MiB each, and the rate limit is
+    # counted exactly even when guesses arrive together
+    login_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def adapter(self, name: str):
+        return self.adapters.get(name)
+
+
+def create_app(engine, cfg: WebConfig, credentials: Credentials, adapters: Optional[dict] = None,
+               clock: Callable[[], float] = time.monotonic) -> Flask:
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.json.sort_keys = False
+    panel = Panel(
+        engine=engine, cfg=cfg, credentials=credentials,
+        sessions=Sessions(cfg.session_hours * 3600.0, clock),
+        logins=RateLimit(cfg.login_attempts, cfg.login_window_s, clock),
+        logins_total=RateLimit(cfg.login_attempts_total, cfg.login_window_s, clock),
+        commands=RateLimit(cfg.commands_per_minute, 60.0, clock),
+        broadcast=StatusBroadcast(engine, cfg.event_streams),
+        adapters=adapters if adapters is not None else {})
+    app.extensions["panel"] = panel
+
+    @app.before_request
+    def same_origin_only():
+        origin = request.headers.get("Origin")
+        if origin and request.method not in ("GET", "HEAD", "OPTIONS"):
+            if urlsplit(origin).netloc != request.host:
+                raise ApiError(403, "this request came from another site and was refused")
+
+    @app.after_request
+    def security_headers(response: Response):
+        h = response.headers
+        h["Content-Security-Policy"] = CSP
+        h["X-Frame-Options"] = "DENY"
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "no-referrer"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Cross-Origin-Resource-Policy"] = "same-origin"
+        if request.path.startswith("/api/"):
+            h["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        response = jsonify(error=exc.message)
+        response.status_code = exc.status
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {
+            404: "no such page or API route",
+            405: f"{request.method} is not allowed here",
+            413: f"the request body is larger than {MAX_BODY // 1024} KB",
+        }
+        response = jsonify(error=messages.get(exc.code, exc.description or exc.name))
+        response.status_code = exc.code or 500
+        return response
+
+    from . import routes
+    routes.register(app, panel)
+    return app
+
+
+# --- helpers the routes use -----------------------------------------------------------------
+
+def client_key() -> str:
+    """Who is asking, for rate limits only (kept in memory, never logged)."""
+    return request.remote_addr or "?"
+
+
+def json_body(allow_empty: bool = True) -> dict:
+    """The request's JSON object; 400 for anything else, 415 for a form post."""
+    raw = request.get_data(cache=True)  # 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise ApiError(400, "the request needs a JSON body")
+    if request.mimetype != "application/json":
+        raise ApiError(415, "send the body as JSON (Content-Type: application/json)")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    return body
+
+
+def needs_login(view):
+    """Cookie login or API token; state-changing cookie requests also need the CSRF header."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        panel = _panel()
+        auth = request.headers.get("Authorization", "")
+        if auth:
+            scheme, _, token = auth.partition(" ")
+            if scheme.lower() != "bearer" or not panel.credentials.check_token(token.strip()):
+                raise ApiError(401, "the API token is wrong or was revoked")
+            g.login = None
+            return view(*args, **kwargs)
+        login = panel.sessions.find(request.cookies.get(SESSION_COOKIE),
+                                    panel.credentials.version())
+        if login is None:
+            raise ApiError(401, "please log in (no login, or it has expired)")
+        if request.method not in ("GET", "HEAD") and \
+                not csrf_ok(login, request.headers.get("X-CSRF-Token")):
+            raise ApiError(403, "the security token (X-CSRF-Token) is missing or wrong; "
+                                "reload the page")
+        g.login = login
+        return view(*args, **kwargs)
+    return checked
+
+
+def _panel() -> Panel:
+    return current_app.extensions["panel"]

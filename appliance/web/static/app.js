@@ -1,0 +1,256 @@
+// The therapist's panel. Talks only to this box's own JSON API (see /api/openapi.json).
+"use strict";
+(function () {
+  var $ = function (id) { return document.getElementById(id); };
+  var PHASES = { idle: "Ready", ambient: "Ambient", welcome: "Welcome", active: "Active",
+    receptive: "Receptive", reflection: "Reflection" };
+  var LENGTHS = [5, 10, 15, 20, 25, 30, 40, 45, 60, 90];
+  var csrf = readCookie("panel_csrf");
+  var status = null, statusAt = 0, source = null, info = null, retryTimer = null;
+
+  function readCookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    }
+    return null;
+  }
+
+  // --- talking to the box --------------------------------------------------------------
+  function plain(code, error, retryAfter) {
+    var reason = (error || "").charAt(0).toUpperCase() + (error || "").slice(1);
+    if (code === 0) return "Cannot reach the room's box. Check the Wi-Fi and try again.";
+    if (code === 400) return "That did not work. " + reason;
+    if (code === 401) return error === "wrong passphrase" ? "Wrong passphrase. Try again."
+      : "Please log in again.";
+    if (code === 403) return "Refused by a security check. Reload the page and try again.";
+    if (code === 409) return "Not now. " + reason;
+    if (code === 413) return "That request was too large.";
+    if (code === 429) return "Too many tries. Wait " + (retryAfter || "a few") + " seconds.";
+    return reason || ("Something went wrong (error " + code + ").");
+  }
+
+  function api(method, path, body) {
+    var init = { method: method, headers: {}, credentials: "same-origin", cache: "no-store" };
+    if (method !== "GET") init.headers["X-CSRF-Token"] = csrf || "";
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.ok) return data;
+        if (r.status === 401 && path !== "/api/login") showLogin("Your login has ended. Please log in again.");
+        var err = new Error(plain(r.status, data.error, r.headers.get("Retry-After")));
+        err.code = r.status;
+        throw err;
+      });
+    }, function () {
+      var err = new Error(plain(0));
+      err.code = 0;
+      throw err;
+    });
+  }
+
+  var sayTimer = null;
+  function say(text, ok) {
+    var m = $("message");
+    m.textContent = text || "";
+    m.className = ok ? "message ok" : "message";
+    clearTimeout(sayTimer);
+    if (text) sayTimer = setTimeout(function () { m.textContent = ""; }, 12000);
+  }
+
+  // --- showing the room ------------------------------------------------------------------
+  function clock(seconds) {
+    seconds = Math.max(0, Math.ceil(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function render(s) {
+    status = s;
+    statusAt = Date.now();
+    $("phase").textContent = PHASES[s.phase] || s.phase;
+    $("playing").textContent = s.now_playing ? "\u266A " + s.now_playing : "Nothing playing";
+    $("volume").textContent = Math.round(s.volume);
+    $("cap").textContent = "cap " + Math.round(s.cap);
+    if (s.room_name) { $("room").textContent = s.room_name; document.title = s.room_name; }
+    var buttons = document.querySelectorAll("[data-verb]");
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].classList.toggle("current", buttons[i].getAttribute("data-verb") === s.phase);
+    }
+    var faults = s.faults || {}, lines = [];
+    Object.keys(faults).forEach(function (k) { lines.push(k + ": " + faults[k]); });
+    if (s.fault) lines.unshift(s.fault);
+    $("faults").textContent = lines.length ? "Needs attention: " + lines.join("; ") : "";
+    $("faults").hidden = !lines.length;
+    tick();
+  }
+
+  function tick() {
+    if (!status) return;
+    var left = status.remaining_s;
+    var none = left === null || left === undefined;
+    $("countdown").textContent = none ? "\u2013" : clock(left - (Date.now() - statusAt) / 1000);
+    $("countdown").classList.toggle("none", none);
+  }
+
+  function setLive(on, text) {
+    $("live").textContent = text || (on ? "live" : "reconnecting…");
+    $("live").classList.toggle("on", !!on);
+  }
+
+  // --- live updates (Server-Sent Events; the browser reconnects, we retry after errors) ---
+  function connect() {
+    if (source) source.close();
+    clearTimeout(retryTimer);
+    source = new EventSource("/api/events");
+    source.onopen = function () { setLive(true); };
+    source.onmessage = function (e) { render(JSON.parse(e.data)); };
+    source.addEventListener("expired", function () {
+      source.close();
+      showLogin("Your login has ended. Please log in again.");
+    });
+    source.onerror = function () {
+      setLive(false);
+      if (source.readyState === EventSource.CLOSED) retryTimer = setTimeout(recover, 3000);
+    };
+  }
+
+  function recover() {
+    api("GET", "/api/status").then(function (s) { render(s); connect(); }, function (e) {
+      if (e.code !== 401) retryTimer = setTimeout(recover, 3000);
+    });
+  }
+
+  // --- actions -----------------------------------------------------------------------------
+  function command(verb, args, button) {
+    if (button) button.classList.add("busy");
+    return api("POST", "/api/commands/" + verb, args || {}).then(function (answer) {
+      if (answer.status) render(answer.status);
+      say(answer.message || "", true);
+    }, function (e) { say(e.message); }).then(function () {
+      if (button) button.classList.remove("busy");
+    });
+  }
+
+  function fillLengths() {
+    var r = info.receptive, select = $("minutes"), choices = LENGTHS.slice();
+    if (choices.indexOf(r["default"]) < 0) choices.push(r["default"]);
+    choices.sort(function (a, b) { return a - b; });
+    select.textContent = "";
+    choices.forEach(function (m) {
+      if (m < r.min || m > r.max) return;
+      var o = document.createElement("option");
+      o.value = m;
+      o.textContent = m + " min";
+      o.selected = m === r["default"];
+      select.appendChild(o);
+    });
+  }
+
+  function loadSchedule() {
+    if (!info || !info.schedule) return;
+    api("GET", "/api/schedule?limit=3").then(function (answer) {
+      var list = $("sessions");
+      list.textContent = "";
+      answer.sessions.forEach(function (s) {
+        var li = document.createElement("li"), when = new Date(s.start);
+        li.textContent = when.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" })
+          + " \u00B7 " + Math.round(s.minutes) + " min" + (s.label ? " \u00B7 " + s.label : "");
+        if (s.why_not) {
+          var why = document.createElement("small");
+          why.textContent = s.why_not;
+          li.appendChild(why);
+        }
+        list.appendChild(li);
+      });
+      if (!answer.sessions.length) list.textContent = "Nothing booked.";
+      $("schedule").hidden = false;
+    }, function () { /* shown again on the next refresh */ });
+  }
+
+  function showButtons() {
+    var box = $("vbuttons");
+    box.textContent = "";
+    (info.buttons || []).forEach(function (b) {
+      [[b.press, null], [b.hold, 3]].forEach(function (kind) {
+        if (!kind[0]) return;
+        var el = document.createElement("button"), small = document.createElement("small");
+        el.type = "button";
+        el.textContent = b.name + (kind[1] ? " (hold)" : "");
+        small.textContent = kind[0];
+        el.appendChild(small);
+        el.addEventListener("click", function () {
+          api("POST", "/api/buttons/" + encodeURIComponent(b.name),
+            kind[1] ? { hold_s: kind[1] } : {}).then(function (a) {
+            if (a.status) render(a.status);
+            say("", true);
+          }, function (e) { say(e.message); });
+        });
+        box.appendChild(el);
+      });
+    });
+    $("buttons").hidden = !(info.buttons && info.buttons.length);
+  }
+
+  // --- logging in and out ----------------------------------------------------------------
+  function showLogin(why) {
+    if (source) { source.close(); source = null; }
+    $("panel").hidden = true;
+    $("login").hidden = false;
+    $("login-error").textContent = why || "";
+    $("passphrase").focus();
+  }
+
+  function showPanel() {
+    return api("GET", "/api/panel").then(function (i) {
+      info = i;
+      fillLengths();
+      showButtons();
+      if (i.room_name) $("login-room").textContent = i.room_name;
+      $("login").hidden = true;
+      $("panel").hidden = false;
+      return api("GET", "/api/status");
+    }).then(function (s) {
+      render(s);
+      connect();
+      loadSchedule();
+    });
+  }
+
+  $("login-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var field = $("passphrase");
+    $("login-error").textContent = "";
+    api("POST", "/api/login", { passphrase: field.value }).then(function (answer) {
+      csrf = answer.csrf;
+      field.value = "";
+      return showPanel();
+    }).catch(function (err) { $("login-error").textContent = err.message; });
+  });
+
+  $("logout").addEventListener("click", function () {
+    api("POST", "/api/logout").then(function () { showLogin(""); }, function () { showLogin(""); });
+  });
+
+  document.querySelector(".actions").addEventListener("click", function (e) {
+    var button = e.target.closest("[data-verb]");
+    if (!button) return;
+    var verb = button.getAttribute("data-verb");
+    command(verb, verb === "receptive" ? { minutes: Number($("minutes").value) } : {}, button);
+  });
+  $("vol-down").addEventListener("click", function () { command("volume_down"); });
+  $("vol-up").addEventListener("click", function () { command("volume_up"); });
+
+  setInterval(tick, 250);
+  setInterval(loadSchedule, 60000);
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && !$("panel").hidden && (!source || source.readyState === EventSource.CLOSED)) recover();
+  });
+
+  if (csrf) showPanel().catch(function () { showLogin(""); });
+  else showLogin("");
+})();

@@ -1,0 +1,236 @@
+"""The panel as the daemon runs it: waitress on a real socket, config, CLI, start without a
+passphrase."""
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import socket
+import stat
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from appliance.__main__ import main
+from appliance.schema import Problems
+from appliance.session import commands
+from appliance.web import adapter
+from appliance.web.config import WebConfig, parse
+from appliance.web.secrets_store import PASSPHRASE_FILE, Credentials
+
+from .conftest import PANEL_PASSPHRASE, write_config
+
+# --- config ----------------------------------------------------------------------------------
+
+
+def test_no_web_section_means_no_panel_and_disabled_means_off():
+    problems = Problems()
+    assert parse({}, problems, None) is None
+    assert parse({"web": {"enabled": False}}, problems, None) is None
+    assert parse({"web": {}}, problems, None) == WebConfig()
+    assert problems == []
+
+
+def test_every_web_config_problem_is_reported_at_once():
+    problems = Problems()
+    parse({"web": {"port": 70000, "sesion_hours": 2, "host": "my host", "threads": 8,
+                   "secure_cookies": "yes"}}, problems, None)
+    assert "web.port: must be between 0 and 65535, not 70000" in problems
+    assert "web.sesion_hours: unknown key (did you mean 'session_hours'?)" in problems
+    assert any(p.startswith("web.host: not an address") for p in problems)
+    assert any(p.startswith("web.threads: 8 is too few") for p in problems)
+    assert any(p.startswith("web.secure_cookies: must be true or false") for p in problems)
+
+
+# --- appliance set-passphrase / api-token -------------------------------------------------------
+
+@pytest.fixture
+def config_file(tmp_path, tones):
+    return write_config(tmp_path / "room", tones)
+
+
+def _run(monkeypatch, capsys, argv, stdin=""):
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_set_passphrase_stores_only_a_salted_hash_readable_by_the_owner(
+        config_file, monkeypatch, capsys):
+    code, out, _ = _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
+                        "blue whale song\n")
+    assert code == 0 and "scrypt" in out
+    stored = config_file.parent / "state" / PASSPHRASE_FILE
+    assert stat.S_IMODE(os.stat(stored).st_mode) == 0o600
+    text = stored.read_text()
+    assert "blue whale" not in text and json.loads(text)["kdf"] == "scrypt"
+    credentials = Credentials(stored.parent)
+    assert credentials.check_passphrase("blue whale song")
+    assert not credentials.check_passphrase("blue whale song ")
+    assert not [p for p in stored.parent.iterdir() if p.name.endswith(".tmp")]
+    first_salt = json.loads(text)["salt"]
+    _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)], "blue whale song\n")
+    assert json.loads(stored.read_text())["salt"] != first_salt, "a new salt every time"
+
+
+def test_a_short_passphrase_is_refused_and_the_old_one_kept(config_file, monkeypatch, capsys):
+    _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)], "long enough\n")
+    code, _, err = _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
+                        "1234\n")
+    assert code == 1 and "at least 6 characters" in err and "nothing changed" in err
+    assert Credentials(config_file.parent / "state").check_passphrase("long enough")
+
+
+def test_api_token_is_printed_once_and_stored_hashed(config_file, monkeypatch, capsys):
+    code, out, err = _run(monkeypatch, capsys, ["api-token", "--config", str(config_file)])
+    token = out.strip()
+    assert code == 0 and len(token) >= 40 and "Bearer" in err
+    state = config_file.parent / "state"
+    assert token not in (state / "web-token.json").read_text()
+    assert Credentials(state).check_token(token)
+    code, out, _ = _run(monkeypatch, capsys, ["api-token", "--revoke", "--config",
+                                              str(config_file)])
+    assert code == 0 and "revoked" in out and not Credentials(state).check_token(token)
+
+
+# --- the adapter -----------------------------------------------------------------------------
+
+def _daemon(engine, state_dir, **web):
+    cfg = SimpleNamespace(adapters={"web": WebConfig(host="127.0.0.1", port=0, **web)},
+                          state_dir=state_dir)
+    return SimpleNamespace(cfg=cfg, engine=engine, adapters={})
+
+
+def test_without_a_passphrase_the_panel_stays_off_and_says_why(web_panel, tmp_path, caplog):
+    engine = web_panel().engine
+    daemon = _daemon(engine, tmp_path / "empty-state")
+    assert adapter.start(daemon) is None
+    assert "web" not in daemon.adapters
+    assert "set-passphrase" in caplog.text
+    deadline = time.monotonic() + 5
+    while "web" not in engine.status()["faults"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "no passphrase set" in engine.status()["faults"]["web"]
+    assert engine.submit(commands.Ambient()).wait()  # the rest of the appliance runs on
+    assert engine.status()["phase"] == "ambient"
+
+
+@pytest.fixture
+def served(web_panel):
+    """The panel served by waitress on a free loopback port."""
+    made = []
+
+    def make(**web):
+        panel_env = web_panel()
+        daemon = _daemon(panel_env.engine, panel_env.state_dir, **web)
+        stop = adapter.start(daemon)
+        assert stop is not None
+        made.append(stop)
+        return daemon.adapters["web"]
+    yield make
+    for stop in made:
+        stop()
+
+
+def _request(panel, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(panel.host, panel.port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        answer = conn.getresponse()
+        return answer.status, answer.read(), answer
+    finally:
+        conn.close()
+
+
+def test_waitress_serves_the_page_and_stops_cleanly(served):
+    panel = served()
+    status, body, _ = _request(panel, "GET", "/")
+    assert status == 200 and b"Receptive" in body
+    status, body, _ = _request(panel, "POST", "/api/login",
+                               json.dumps({"passphrase": PANEL_PASSPHRASE}),
+                               {"Content-Type": "application/json"})
+    assert status == 200 and "csrf" in json.loads(body)
+    panel.stop()
+    with pytest.raises(OSError):
+        socket.create_connection((panel.host, panel.port), timeout=1).close()
+
+
+def test_waitress_refuses_a_huge_body_before_the_app_reads_it(served):
+    panel = served()
+    with socket.create_connection((panel.host, panel.port), timeout=5) as s:
+        s.sendall(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: 1000000\r\n\r\n" + b"{" * 20000)
+        head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 413")
+
+
+def test_a_client_trickling_bytes_is_dropped_while_others_are_served(served):
+    panel = served(request_timeout_s=1)
+    slow = socket.create_connection((panel.host, panel.port), timeout=5)
+    request = b"GET /api/status HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200
+    dropped_after = None
+    started = time.monotonic()
+    try:
+        for i, byte in enumerate(request):
+            try:
+                slow.send(bytes([byte]))
+            except OSError:
+                dropped_after = time.monotonic() - started
+                break
+            if i % 3 == 0:  # meanwhile a normal phone is answered at once
+                status, _, _ = _request(panel, "GET", "/api/status")
+                assert status == 401
+            time.sleep(0.1)
+            slow.setblocking(False)
+            try:
+                if slow.recv(1) == b"":
+                    dropped_after = time.monotonic() - started
+                    break
+            except BlockingIOError:
+                pass
+            finally:
+                slow.setblocking(True)
+    finally:
+        slow.close()
+    assert dropped_after is not None, "the slow client was never dropped"
+    assert dropped_after < 5
+
+
+def test_the_panel_stops_promptly_with_a_live_page_open(served):
+    panel = served()
+    status, body, answer = _request(panel, "POST", "/api/login",
+                                    json.dumps({"passphrase": PANEL_PASSPHRASE}),
+                                    {"Content-Type": "application/json"})
+    cookie = "; ".join(h.split(";", 1)[0] for h in answer.headers.get_all("Set-Cookie"))
+    conn = http.client.HTTPConnection(panel.host, panel.port, timeout=5)
+    try:
+        conn.request("GET", "/api/events", headers={"Cookie": cookie})
+        stream = conn.getresponse()
+        assert stream.status == 200 and stream.read1(200).startswith(b"retry:")
+        assert isinstance(panel.port, int)
+        started = time.monotonic()
+        panel.stop()
+        assert time.monotonic() - started < 2.0, "a live page held the shutdown up"
+        rest = stream.read()  # the stream ends instead of hanging
+        assert rest == b"" or rest.endswith(b"\n\n")
+    finally:
+        conn.close()
+
+
+def test_a_port_in_use_is_reported_and_the_room_runs_on(web_panel):
+    env = web_panel()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        daemon = _daemon(env.engine, env.state_dir)
+        daemon.cfg.adapters["web"] = WebConfig(host="127.0.0.1", port=taken.getsockname()[1])
+        assert adapter.start(daemon) is None
+    deadline = time.monotonic() + 5
+    while "web" not in env.engine.status()["faults"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "cannot listen on 127.0.0.1:" in env.engine.status()["faults"]["web"]
+    assert env.engine.submit(commands.Ambient()).wait()
+    assert env.engine.status()["phase"] == "ambient"
