@@ -290,6 +290,10 @@ class Subscriber:
         self.connected.set()  # subscribed: nothing published from now on is missed
 
     def _on_message(self, client, userdata, message):
+        if message.dup:
+            # the broker sends a QoS 1 message again when our ack did not reach it before it
+            # went away: at-least-once delivery of what we already have, not a new publish
+            return
         with self.changed:
             self.messages.append((time.monotonic(), message.topic,
                                   message.payload.decode("utf-8", "replace"), message.retain))
