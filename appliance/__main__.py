@@ -132,6 +132,10 @@ def format_status(status: dict) -> str:
                      + (f", {level:g} dB" if level is not None else ""))
     for notice in status.get("notices") or []:
         lines.append(f"note: {notice}")
+    for source, fault in (status.get("faults") or {}).items():
+        lines.append(f"FAULT {source}: {fault}")
+    if status.get("fault"):
+        lines.append(f"FAULT engine: {status['fault']}")
     return "\n".join(lines)
 
 

@@ -149,4 +149,6 @@ def test_an_output_that_cannot_open_is_a_fault_not_a_pretence(room_factory):
     with room:
         status = room.wait_for(lambda s: "audio" in s["faults"], timeout=5, what="fault")
         assert "therapy_room" in status["faults"]["audio"]
+        from appliance.__main__ import format_status
+        assert "FAULT audio: ALSA device 'therapy_room' cannot be opened" in format_status(status)
         assert room.ask("ambient")["ok"]  # the session logic goes on; the panel shows why

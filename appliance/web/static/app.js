@@ -176,7 +176,8 @@
     var box = $("vbuttons");
     box.textContent = "";
     (info.buttons || []).forEach(function (b) {
-      [[b.press, null], [b.hold, 3]].forEach(function (kind) {
+      // a virtual hold lasts a little longer than the button's own hold time
+      [[b.press, null], [b.hold, (b.hold_s || 2.5) + 0.5]].forEach(function (kind) {
         if (!kind[0]) return;
         var el = document.createElement("button"), small = document.createElement("small");
         el.type = "button";
