@@ -29,16 +29,10 @@ EXTRA_SECTIONS = tuple(name for module in ADAPTER_CONFIGS.values() for name in m
 
 @dataclass(frozen=True)
 class AudioConfig:
+    """Where the sound goes. Levels and fade times are session Settings."""
     output: str = "auto"          # auto: PulseAudio/PipeWire when reachable, else ALSA
     alsa_device: str = "default"  # the ALSA PCM below the appliance's cap stage
-    alsa_buffer_ms: float = 40     # own dmix buffer for a hw: device: how late a fade is heard
-    cap: float = 80
-    volume: float = 70
-    ambient_level: float = 40
-    quiet_s: float = 3.0
-    crossfade_s: float = 2.0
-    fade_in_s: float = 1.0
-    ambient_fade_in_s: float = 5.0
+    alsa_buffer_ms: float = 40    # own dmix buffer for a hw: device: how late a fade is heard
 
 
 @dataclass(frozen=True)
@@ -110,6 +104,8 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
         output=a.string("output", "auto", OUTPUTS),
         alsa_device=a.string("alsa_device", "default"),
         alsa_buffer_ms=a.number("alsa_buffer_ms", 40, 10, 500),
+    )
+    levels = dict(
         cap=a.number("cap", 80, 1, 100),
         volume=a.number("volume", 70, 0, 100),
         ambient_level=a.number("ambient_level", 40, 0, 100),
@@ -121,9 +117,9 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
     if not audio.alsa_device or any(ch in audio.alsa_device for ch in '"\n\\'):
         problems.add("audio.alsa_device", f"not a usable ALSA device name: {audio.alsa_device!r}")
     for key in ("volume", "ambient_level"):
-        if getattr(audio, key) > audio.cap:
-            problems.add(f"audio.{key}", f"{getattr(audio, key):g} is above audio.cap "
-                                         f"({audio.cap:g}); the cap always wins")
+        if levels[key] > levels["cap"]:
+            problems.add(f"audio.{key}", f"{levels[key]:g} is above audio.cap "
+                                         f"({levels['cap']:g}); the cap always wins")
     a.finish()
 
     r = Section("receptive", data.get("receptive"), problems)
@@ -171,9 +167,7 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
         raise ConfigError(problems)
 
     settings = Settings(
-        cap=audio.cap, volume=audio.volume, ambient_level=audio.ambient_level,
-        quiet_s=audio.quiet_s, crossfade_s=audio.crossfade_s, fade_in_s=audio.fade_in_s,
-        ambient_fade_in_s=audio.ambient_fade_in_s, receptive_fade_out_s=fade_out_s,
+        **levels, receptive_fade_out_s=fade_out_s,
         receptive_shuffle=(order == "shuffle"), receptive_min_minutes=min_minutes,
         receptive_max_minutes=max_minutes, receptive_default_minutes=default_minutes,
         reflection_s=reflection_minutes * 60.0)

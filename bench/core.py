@@ -18,21 +18,14 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.rig import listening_rig, pct  # noqa: E402
 from tests.conftest import WELCOME_HZ, Room, write_config  # noqa: E402
-from tests.sound import PulseServer, Recorder, write_tone  # noqa: E402
-
-
-def pct(values, p):
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+from tests.sound import Recorder  # noqa: E402
 
 
 def onsets(recorder, stamps, freq):
@@ -124,24 +117,11 @@ def main():
     ap.add_argument("--trials", type=int, default=25)
     ap.add_argument("--idle-seconds", type=float, default=60)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        pulse = PulseServer(folder / "pulse").start()
-        os.environ.update(pulse.env)
-        try:
-            tones = folder / "tones"
-            tones.mkdir()
-            write_tone(tones / "ambient.wav", 330, 30)
-            write_tone(tones / "welcome.wav", WELCOME_HZ, 12)
-            write_tone(tones / "welcome-short.wav", WELCOME_HZ, 1.5)
-            for i, hz in enumerate((440, 550, 770), 1):
-                write_tone(tones / f"receptive-{i}.wav", hz, 5)
-            cmd = bench_commands(pulse, tones, folder, args.trials)
-            raw = bench_raw_vlc(pulse, tones, args.trials)
-            ready, cpu, rss = bench_process(write_config(folder / "proc", tones),
-                                            dict(os.environ), args.idle_seconds)
-        finally:
-            pulse.stop()
+    with listening_rig() as (pulse, tones, folder):
+        cmd = bench_commands(pulse, tones, folder, args.trials)
+        raw = bench_raw_vlc(pulse, tones, args.trials)
+        ready, cpu, rss = bench_process(write_config(folder / "proc", tones),
+                                        dict(os.environ), args.idle_seconds)
     p50, p95 = statistics.median(cmd), pct(cmd, 95)
     r50, r95 = statistics.median(raw), pct(raw, 95)
     print(f"command -> first sound at the sink ({len(cmd)} trials): "

@@ -16,17 +16,16 @@ Three kinds of trial, interleaved so they share the machine's state:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.rig import listening_rig, pct  # noqa: E402
 from tests.conftest import WELCOME_HZ, Room, write_config  # noqa: E402
-from tests.sound import PulseServer, Recorder, write_tone  # noqa: E402
+from tests.sound import Recorder  # noqa: E402
 
 GPIO_TOML = """
 [gpio]
@@ -43,13 +42,6 @@ on_press = "welcome"
 on_hold = "quiet"
 hold_s = 2.0
 """
-
-
-def pct(values, p):
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 def run(pulse, tones, folder, trials):
@@ -103,21 +95,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=25)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        pulse = PulseServer(folder / "pulse").start()
-        os.environ.update(pulse.env)
-        try:
-            tones = folder / "tones"
-            tones.mkdir()
-            write_tone(tones / "ambient.wav", 330, 30)
-            write_tone(tones / "welcome.wav", WELCOME_HZ, 12)
-            write_tone(tones / "welcome-short.wav", WELCOME_HZ, 1.5)
-            for i, hz in enumerate((440, 550, 770), 1):
-                write_tone(tones / f"receptive-{i}.wav", hz, 5)
-            results = run(pulse, tones, folder, args.trials)
-        finally:
-            pulse.stop()
+    with listening_rig() as (pulse, tones, folder):
+        results = run(pulse, tones, folder, args.trials)
     labels = {"edge": "pin edge (press-only button) -> first sound",
               "release": "release (button with a hold action) -> first sound",
               "command": "command (control socket) -> first sound"}

@@ -30,14 +30,20 @@ def pulse(tmp_path_factory):
             os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
-def tones(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tones")
+def write_test_tones(d: Path) -> Path:
+    """The tracks write_config's playlists name: one pure tone per role."""
     write_tone(d / "ambient.wav", AMBIENT_HZ, 30)
     write_tone(d / "welcome.wav", WELCOME_HZ, 12)
     write_tone(d / "welcome-short.wav", WELCOME_HZ, 1.5)
     for i, hz in enumerate(RECEPTIVE_HZ, start=1):
         write_tone(d / f"receptive-{i}.wav", hz, 5)
+    return d
+
+
+@pytest.fixture(scope="session")
+def tones(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tones")
+    write_test_tones(d)
     (d / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + os.urandom(4000))
     (d / "not-audio.ogg").write_text("this is a shopping list, not music\n" * 50)
     return d
