@@ -24,6 +24,7 @@ from .verbs import BadRequest, parse_command
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 16 * 1024
+MAX_CLIENTS = 16
 CLIENT_TIMEOUT_S = 5.0
 ANSWER_TIMEOUT_S = 5.0
 
@@ -48,6 +49,25 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = False
+    block_on_close = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a local script gone wild must not grow threads without bound: past the limit
+        # a connection is closed at once (the CLI then says it could not get an answer)
+        self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class ControlSocket:

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,25 @@ def test_an_output_that_cannot_open_is_a_fault_not_a_pretence(room_factory):
         from appliance.__main__ import format_status
         assert "FAULT audio: ALSA device 'therapy_room' cannot be opened" in format_status(status)
         assert room.ask("ambient")["ok"]  # the session logic goes on; the panel shows why
+
+
+def test_many_stalled_socket_clients_are_bounded_and_the_cli_still_answers(daemon, tmp_path):
+    with daemon() as d:
+        sock_path = tmp_path / "room" / "run" / "control.sock"
+        stalled = []
+        try:
+            for _ in range(40):  # connect and say nothing
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(str(sock_path))
+                stalled.append(s)
+            time.sleep(0.2)
+            pid = d.proc.pid
+            status = Path(f"/proc/{pid}/status").read_text()
+            threads = int(next(line.split()[1] for line in status.splitlines()
+                               if line.startswith("Threads:")))
+            assert threads < 40, f"{threads} threads for 40 silent clients"
+        finally:
+            for s in stalled:
+                s.close()
+        time.sleep(0.2)
+        assert d.cli("welcome").returncode == 0
