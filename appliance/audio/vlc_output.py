@@ -5,23 +5,21 @@ releasing the instance at start and exit. libVLC's own event callbacks only subm
 calling libVLC from inside one deadlocks.
 
 A channel has two decks (media players) so a new track can start while the old one fades out
-on the same channel: never a gap, never a jump. A new track is given its floor volume before
+on the same channel: never a gap, never a jump. A new track gets a fresh player muted before
 play() and only ramps up once libVLC reports it playing, so the first buffer can never be loud.
 """
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ..errors import ApplianceError
 from ..levels import SILENCE_DB, heard_db, vlc_volume_for
 from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
 from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
 from .ramp import STEP_S, Ramp, ramp_from
-
-log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 1.5   # a track not playing by then is skipped (the issue allows 2 s)
 NO_AUDIO_AFTER_S = 1.0  # playing but no audio stream by then: not an audio file
@@ -33,8 +31,8 @@ FILE_CACHING_MS = 100
 FROZEN_AFTER_S = 0.02   # libVLC's volume read-back lags a set by about a millisecond
 
 
-class AudioStartFailed(Exception):
-    pass
+class AudioStartFailed(ApplianceError, OSError):
+    """libVLC could not be started on the configured output."""
 
 
 @dataclass
