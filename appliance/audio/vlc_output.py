@@ -79,7 +79,11 @@ class VlcAudio:
 
     def __init__(self, vlc_args, submit: Callable, cap_db: float, headroom_db: float = 0.0,
                  output_name: str = ""):
-        import vlc  # imported here so the pure core and config checks never need libVLC
+        try:
+            import vlc  # imported here so the pure core and config checks never need libVLC
+        except (ImportError, OSError, NameError) as exc:
+            raise AudioStartFailed(f"libVLC cannot be loaded ({exc}); install libvlc5 and "
+                                   "vlc-plugin-base (./setup.sh does)") from None
         self._vlc = vlc
         self.submit = submit
         self.cap_db = cap_db
