@@ -15,11 +15,14 @@ from appliance.levels import (SILENCE_DB, db_to_amplitude, heard_db, level_to_db
 from appliance.session import Library, Settings, Track, new_state
 from appliance.session import commands as c
 
+from .conftest import SilentAudio
 
-class RecordingAudio:
-    """Stands in for VlcAudio: remembers what it was told."""
+
+class RecordingAudio(SilentAudio):
+    """SilentAudio that remembers every call, can block in play() or fail there."""
 
     def __init__(self, fail_on_play=False, block=None):
+        super().__init__()
         self.calls = []
         self.silenced = threading.Event()
         self.fail_on_play = fail_on_play
@@ -37,15 +40,6 @@ class RecordingAudio:
 
     def stop(self, channel):
         self.calls.append(("stop", channel))
-
-    def track_over(self, channel, play_id):
-        return None
-
-    def tick(self, now):
-        return None
-
-    def snapshot(self, now):
-        return {}
 
     def silence_now(self):
         self.silenced.set()
