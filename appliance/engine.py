@@ -145,14 +145,18 @@ class Engine:
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
         self._thread.start()
 
-    def shutdown(self, fade_s: float = SHUTDOWN_FADE_S, timeout: float = 4.0):
-        """Fade everything out briefly, then stop the thread (SIGTERM, end of tests)."""
-        if self._thread is None or not self._thread.is_alive():
-            return
+    def begin_shutdown(self, fade_s: float = SHUTDOWN_FADE_S):
+        """Start the closing fade; commands after this are refused."""
         try:
             self._inbox.put(_Shutdown(fade_s), timeout=1.0)
         except queue.Full:
             pass
+
+    def shutdown(self, fade_s: float = SHUTDOWN_FADE_S, timeout: float = 4.0):
+        """Fade everything out briefly, then stop the thread (SIGTERM, end of tests)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        self.begin_shutdown(fade_s)
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.error("engine did not stop in time")
@@ -192,6 +196,8 @@ class Engine:
                     shutdown_at = now + item.fade_s
             elif item is not None and isinstance(item.command, _Refresh):
                 self._publish(now)
+            elif item is not None and shutdown_at is not None:
+                item._finish("the appliance is shutting down")  # nothing new starts now
             elif item is not None:
                 self._handle(item, now)
             due = session.next_wakeup(self.state)

@@ -150,3 +150,13 @@ def test_a_new_level_under_a_sounding_deck_keeps_it_where_it_was():
     hold_heard_level(deck, -30, -15, 1.0)
     ch.fader = Ramp(-15, -15, 1.0, 0)
     assert abs(deck_db(ch, deck, 1.0) - before) < 1e-9
+
+
+def test_nothing_new_starts_while_the_appliance_shuts_down():
+    audio = RecordingAudio()
+    e = engine(audio)
+    e.begin_shutdown(fade_s=0.5)
+    late = e.submit(c.Welcome(), source="panel")
+    assert late.wait(5) and late.refusal == "the appliance is shutting down"
+    assert not [call for call in audio.calls if call[0] == "play"]
+    assert e.stopped.wait(5) and audio.silenced.is_set()
