@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.rig import listening_rig, pct  # noqa: E402
+from bench.rig import listening_rig, pct, stamp_welcome_commands  # noqa: E402
 from tests.conftest import WELCOME_HZ, Room, write_config  # noqa: E402
 from tests.sound import Recorder  # noqa: E402
 
@@ -40,15 +40,8 @@ def onsets(recorder, stamps, freq):
 
 def bench_commands(pulse, tones, folder, trials):
     room = Room(write_config(folder / "room", tones, audio={"fade_in_s": 0.3, "quiet_s": 0.2}))
-    stamps = []
     with room, Recorder(pulse) as rec:
-        answer = room.daemon.control.answer
-
-        def stamped(line):
-            if b'"welcome"' in line:
-                stamps.append(time.monotonic())
-            return answer(line)
-        room.daemon.control.answer = stamped
+        stamps = stamp_welcome_commands(room.daemon.control)
         time.sleep(0.5)
         for _ in range(trials):
             room.send("welcome")

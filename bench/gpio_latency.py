@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.rig import listening_rig, pct  # noqa: E402
+from bench.rig import listening_rig, pct, stamp_welcome_commands  # noqa: E402
 from tests.conftest import WELCOME_HZ, Room, write_config  # noqa: E402
 from tests.sound import Recorder  # noqa: E402
 
@@ -51,14 +51,7 @@ def run(pulse, tones, folder, trials):
     with room:
         adapter = room.daemon.adapters["gpio"]
         door, welcome = adapter.factory.pin("GPIO22"), adapter.factory.pin("GPIO17")
-        answer = room.daemon.control.answer
-        command_sent = []
-
-        def stamped(line):
-            if b'"welcome"' in line:
-                command_sent.append(time.monotonic())
-            return answer(line)
-        room.daemon.control.answer = stamped
+        command_sent = stamp_welcome_commands(room.daemon.control)
         time.sleep(0.5)
         for _ in range(trials):
             # a short recording per round: over a minute or more the recorder's mapping of

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,3 +42,16 @@ def listening_rig():
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def stamp_welcome_commands(control) -> list:
+    """Record (monotonic) when the control socket hands each welcome to the daemon."""
+    stamps = []
+    answer = control.answer
+
+    def stamped(line):
+        if b'"welcome"' in line:
+            stamps.append(time.monotonic())
+        return answer(line)
+    control.answer = stamped
+    return stamps
