@@ -19,3 +19,7 @@ class PlaylistError(ApplianceError, OSError):
 
 class ControlError(ApplianceError, OSError):
     """The daemon's control socket cannot be reached or answered garbage."""
+
+
+class InvalidInput(ApplianceError, ValueError):
+    """Bytes from outside that are not a well-formed request (not JSON, too deep, too long)."""
