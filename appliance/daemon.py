@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from . import session
-from .audio.vlc_output import open_audio
+from .audio.output import open_audio
 from .control import ControlSocket
 from .engine import Engine
 from .gpio import adapter as gpio_adapter
@@ -37,6 +37,8 @@ class Daemon:
                                 cfg.socket_path.parent, level_to_db(cfg.settings.cap),
                                 cfg.room_id)
         self._started.append(self.audio.close)
+        if cfg.library.welcome:  # the room's song waits pre-rolled: a press only resumes it
+            self.audio.preroll(cfg.library.welcome[0])
         self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
         self.engine.start()
         self._started.append(self.engine.shutdown)
@@ -45,9 +47,10 @@ class Daemon:
         self._started.append(self.control.stop)
         log.info("audio output: %s, cap %g", self.audio.output_name, cfg.settings.cap)
         if self.audio.output_fault:
-            # the room runs on (panel, buttons, schedule): the fault shows everywhere
             log.error("audio output: %s", self.audio.output_fault)
-            self.engine.report_fault("audio", self.audio.output_fault)
+        # the room runs on without its card (panel, buttons, schedule): the fault shows
+        # everywhere, and the sound starts when the card is there
+        self.audio.start_watch(lambda problem: self.engine.report_fault("audio", problem))
         for _name, adapter in ADAPTERS:
             stop = adapter.start(self)
             if stop is not None:

@@ -106,8 +106,12 @@ def write_tone(path: Path, freq: float, seconds: float, amplitude: float = 1.0,
     path = Path(path)
     if path.suffix != ".wav":
         import soundfile
-        soundfile.write(str(path), np.repeat(x[:, None], channels, axis=1), rate,
-                        subtype=_SOUNDFILE_SUBTYPES[path.suffix])
+        frames = np.repeat(x[:, None], channels, axis=1)
+        # in one-second pieces: libsndfile 1.2's Vorbis encoder crashes on one long write
+        with soundfile.SoundFile(str(path), "w", rate, channels,
+                                 subtype=_SOUNDFILE_SUBTYPES[path.suffix]) as out:
+            for start in range(0, len(frames), rate):
+                out.write(frames[start:start + rate])
         return path
     pcm = np.clip(x * 32767, -32767, 32767).astype("<i2")
     frames = np.repeat(pcm[:, None], channels, axis=1)

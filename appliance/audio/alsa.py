@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import zlib
 from pathlib import Path
@@ -83,8 +84,18 @@ def install_cap_stage(runtime_dir: Path, device: str, stage_db: float, buffer_ms
     return PCM_NAME
 
 
-def probe(pcm_name: str) -> Optional[str]:
-    """Open and close the ALSA PCM once: None when it works, else why not (one line).
+_HINTS = {
+    errno.ENOENT: "no such card (unplugged?)", errno.ENODEV: "the card has gone away",
+    errno.EBUSY: "busy: another program holds it (a desktop sound server?)",
+    errno.EHOSTDOWN: "its sound server is not running",
+    errno.ECONNREFUSED: "its sound server is not running",
+    errno.EINVAL: "it refuses S16_LE 48 kHz stereo with this buffer (audio.alsa_buffer_ms)",
+}
+
+
+def probe(pcm_name: str, device: str = "") -> Optional[str]:
+    """Open and close the ALSA PCM once: None when it works, else why not (one line that
+    names the configured device and what to do).
 
     libVLC reports a track as playing even when its audio output cannot open, so the
     appliance checks the output itself and shows a fault instead of pretending.
@@ -98,6 +109,8 @@ def probe(pcm_name: str) -> Optional[str]:
     stream_playback, nonblock = 0, 1
     rc = lib.snd_pcm_open(ctypes.byref(handle), pcm_name.encode(), stream_playback, nonblock)
     if rc < 0:
-        return f"ALSA device {pcm_name!r} cannot be opened: {lib.snd_strerror(rc).decode()}"
+        reason = lib.snd_strerror(rc).decode()
+        hint = _HINTS.get(-rc, "`appliance audio devices` lists the cards")
+        return f"audio.alsa_device {device or pcm_name!r} cannot be opened: {reason}; {hint}"
     lib.snd_pcm_close(handle)
     return None

@@ -1,30 +1,35 @@
 """Room audio over libVLC: two channels (ambient bed, foreground), each with two decks.
 
-Every libVLC call happens on the engine thread (tick, play, fade, stop), except creating and
-releasing the instance at start and exit. libVLC's own event callbacks only submit commands:
-calling libVLC from inside one deadlocks.
+Every libVLC call happens on the engine thread (tick, play, fade, stop), except creating the
+instance at start, and stopping retired players, which the reaper does (players.py). libVLC's
+own event callbacks only submit: calling libVLC from inside one deadlocks.
 
 A channel has two decks (media players) so a new track can start while the old one fades out
 on the same channel: never a gap, never a jump. A new track gets a fresh player muted before
 play() and only ramps up once libVLC reports it playing, so the first buffer can never be loud.
+
+While the audio device is away (a USB card unplugged, a sound server gone: see watch.py), the
+decks wait: their players are retired, their fades go on in the mix, and when the device is
+back each waiting track starts again where it was, from silence, with its fade-in.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..errors import ApplianceError
-from ..levels import SILENCE_DB, TRACK_HEADROOM_DB, heard_db, vlc_volume_for
+from ..levels import SILENCE_DB, heard_db, vlc_volume_for
 from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
 from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
+from .players import PlayerStartFailed, Players
 from .ramp import STEP_S, Ramp, ramp_from
 from .readback import READBACK_WINDOW_S, SentVolumes
 
 START_TIMEOUT_S = 1.5   # a track not playing by then is skipped (the issue allows 2 s)
 NO_AUDIO_AFTER_S = 1.0  # playing but no audio stream by then: not an audio file
 START_POLL_S = 0.003    # how often a starting deck is checked: sound within milliseconds
+PREROLL_AFTER_S = 2.0   # the next pre-rolled welcome is made once the last one is under way
 # libVLC stops applying volume once it has read a file to its end, which happens this much
 # (plus ~0.25 s) before the end is heard: with the default 1000 ms a fade froze for the last
 # 1.2 s of every track. Local files need little read-ahead.
@@ -42,12 +47,13 @@ class Deck:
     mix: DeckMix = field(default_factory=DeckMix)
     play_id: int = 0
     track: Optional[Track] = None
-    status: str = "idle"            # idle | starting | playing
+    status: str = "idle"            # idle | starting | playing | waiting (for the device)
     fade_in_s: float = 0.0
     volumes: SentVolumes = field(default_factory=SentVolumes)
     started_at: float = 0.0
     audio_seen: bool = False
-    used: bool = False              # the player has played: it must be replaced before reuse
+    generation: int = 0             # the player's current load (players.Players.load)
+    resume_s: float = 0.0           # where a waiting track starts again
 
 
 class Channel:
@@ -62,56 +68,60 @@ class Channel:
         return self.decks[self.front]
 
 
-def pulse_reachable() -> bool:
-    if os.environ.get("PULSE_SERVER"):
-        return True
-    for base in (os.environ.get("PULSE_RUNTIME_PATH"),
-                 os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), "pulse")):
-        if base and os.path.exists(os.path.join(base, "native")):
-            return True
-    return False
+@dataclass
+class Prerolled:
+    """A welcome song waiting in a paused, muted player: a press only resumes it."""
+    track: Track
+    player: object
+    generation: int
 
 
 class VlcAudio:
     """The AudioOutput the engine drives (see engine.AudioOutput)."""
 
     def __init__(self, vlc_args, submit: Callable, cap_db: float, stage_db: float = 0.0,
-                 output_name: str = ""):
+                 output_name: str = "", watch=None):
         try:
             import vlc  # imported here so the pure core and config checks never need libVLC
         except (ImportError, OSError, NameError) as exc:
             raise AudioStartFailed(f"libVLC cannot be loaded ({exc}); install libvlc5 and "
                                    "vlc-plugin-base (./setup.sh does)") from None
-        self._vlc = vlc
         self.submit = submit
         self.cap_db = cap_db
         self.stage_db = stage_db  # gain already applied below the player (the ALSA cap stage)
         self.output_name = output_name
         self.output_fault: Optional[str] = None  # the output could not be opened at start
+        self.watch = watch  # watch.DeviceWatch over the ALSA device; read on every tick
+        self._device_away = False
         args = ["--no-video", "--quiet", "--no-xlib", "--no-metadata-network-access",
                 "--image-duration=0", f"--file-caching={FILE_CACHING_MS}"] + list(vlc_args)
         self.instance = vlc.Instance(args)
         if self.instance is None:
             raise AudioStartFailed(f"libVLC did not start with {' '.join(vlc_args)}")
-        self.channels = {name: Channel(name, [Deck(player=self._fresh_player(),
-                                                   name=f"{name}{i}")
-                                              for i in range(2)])
-                         for name in CHANNELS}
+        self._owners: dict[int, tuple[str, int]] = {}  # generation -> (channel, play_id)
+        self.players = Players(vlc, self.instance, self._on_player_event)
+        try:
+            self.channels = {name: Channel(name, [Deck(self.players.fresh(), f"{name}{i}")
+                                                  for i in range(2)])
+                             for name in CHANNELS}
+        except PlayerStartFailed as exc:
+            raise AudioStartFailed(str(exc)) from None
+        self._preroll_track: Optional[Track] = None
+        self._prerolled: Optional[Prerolled] = None
+        self._preroll_due: Optional[float] = None
 
-    def _fresh_player(self):
-        """A new media player, muted before it ever plays.
-
-        libVLC honours a volume set before play() only on a player that has never played:
-        once a player has stopped or reached its end it drops its audio output, a volume
-        set then is lost, and the next play() starts at 100 % (python-vlc issue 220). So every
-        track gets a fresh player; making one takes 1-6 ms, done when the last one stops.
-        """
-        player = self.instance.media_player_new()
-        if player.audio_set_volume(0) != 0:
-            raise AudioStartFailed("libVLC did not accept a volume on a new player")
-        return player
+    def _on_player_event(self, generation: int, ended: bool, reason: Optional[str]):
+        owner = self._owners.get(generation)  # libVLC's thread: a dict read, then submit
+        if owner is not None:
+            self.submit(TrackEnded(*owner) if ended else TrackFailed(*owner, reason))
 
     # --- effects from the session ---------------------------------------------------------
+
+    def preroll(self, track: Optional[Track]):
+        """Keep `track` (the room's welcome song) ready in a paused player from the next tick
+        on (any thread: this only notes the wish)."""
+        self._preroll_track = track
+        self._preroll_due = 0.0
 
     def play(self, channel: str, track: Track, level_db: float, fade_in_s: float,
              play_id: int, crossfade_s: float, now: float, join_fade: bool = False):
@@ -128,22 +138,13 @@ class VlcAudio:
             self._fade_deck_out(old, crossfade_s, now)
             ch.front = 1 - ch.front
         deck = ch.current
-        self._stop_deck(deck)  # an earlier track still fading out (already low), or a used player
-        media = self.instance.media_new_path(track.path)
-        if media is None:
-            self.submit(TrackFailed(channel, play_id, "libVLC could not open the file"))
-            return
-        self._watch(media, channel, play_id)
+        self._stop_deck(deck)  # an earlier track still fading out (already low)
         deck.play_id, deck.track, deck.fade_in_s = play_id, track, fade_in_s
-        deck.mix = DeckMix()
-        deck.audio_seen = False
-        deck.started_at = now
-        deck.player.set_media(media)  # a fresh player, muted: no loud first buffer
-        media.release()
-        deck.status, deck.used = "starting", True
-        if deck.player.play() != 0:
-            deck.status = "idle"
-            self.submit(TrackFailed(channel, play_id, "libVLC refused to play it"))
+        deck.mix, deck.audio_seen, deck.started_at, deck.resume_s = DeckMix(), False, now, 0.0
+        if self._device_away:
+            deck.status = "waiting"
+            return
+        self._start(channel, deck, now)
 
     def fade(self, channel: str, level_db: Optional[float], seconds: float, now: float):
         ch = self.channels[channel]
@@ -176,6 +177,10 @@ class VlcAudio:
 
     def tick(self, now: float) -> Optional[float]:
         """Advance fades and starting tracks. Returns when the next tick is wanted."""
+        away = self.watch is not None and self.watch.problem is not None
+        if away != self._device_away:
+            self._device_away = away
+            self._lose_device() if away else self._regain_device(now)
         wanted = None
         for name, ch in self.channels.items():
             for deck in ch.decks:
@@ -188,6 +193,11 @@ class VlcAudio:
                     wanted = _earliest(wanted, now + STEP_S)
         if self._apply(now):
             wanted = _earliest(wanted, now + STEP_S)
+        if self._preroll_due is not None:
+            if now >= self._preroll_due and not away:
+                self._make_prerolled()
+            else:
+                wanted = _earliest(wanted, max(self._preroll_due, now + STEP_S))
         return wanted
 
     def _apply(self, now: float) -> bool:
@@ -205,14 +215,17 @@ class VlcAudio:
             # takes it and counts as healthy again
             db = min(levels[i], self.cap_db) if i in frozen else wanted[i]
             self._send(deck, vlc_volume_for(db, self.stage_db), now)
-            gain = deck.mix.gain
-            if not gain.done(now):
-                moving = True
-            elif gain.stop_at_end:
-                moving |= not self._stop_when_silent(deck, readback[i], i in frozen,
-                                                     gain.t0 + gain.seconds, now)
         heard = {id(d): (readback[i], i in frozen) for i, (_, d) in enumerate(sounding)}
         for ch in self.channels.values():
+            for deck in ch.decks:
+                gain = deck.mix.gain
+                if deck.status == "idle":
+                    continue
+                if not gain.done(now):
+                    moving = True
+                elif gain.stop_at_end:
+                    moving |= not self._stop_when_silent(deck, *heard.get(id(deck), (0, False)),
+                                                         gain.t0 + gain.seconds, now)
             fader = ch.mix.fader
             if not fader.done(now):
                 moving = True
@@ -256,34 +269,94 @@ class VlcAudio:
 
     def silence_now(self):
         """Last resort when something failed: stop every deck at once (quiet beats loud)."""
+        self._drop_prerolled()
+        self._preroll_due = None
         for ch in self.channels.values():
             for deck in ch.decks:
                 self._stop_deck(deck)
 
+    def start_watch(self, on_change: Callable[[Optional[str]], None]):
+        """Report the output's state now, and every change, to `on_change(problem)`."""
+        if self.watch is not None:
+            self.watch.start(on_change)
+        else:
+            on_change(self.output_fault)
+
     def close(self):
+        if self.watch is not None:
+            self.watch.stop()
         self.silence_now()
         for ch in self.channels.values():
             for deck in ch.decks:
-                deck.player.release()
-        self.instance.release()
+                self.players.retire(deck.player)
+        self.players.close(self.instance.release)
 
     # --- inside ---------------------------------------------------------------------------
 
-    def _watch(self, media, channel: str, play_id: int):
-        vlc = self._vlc
+    def _start(self, channel: str, deck: Deck, now: float):
+        """Start the deck's track on its (fresh, muted) player, or resume the pre-rolled one."""
+        ready = self._prerolled
+        if ready is not None and ready.track == deck.track and deck.resume_s == 0:
+            self._prerolled, self._preroll_due = None, now + PREROLL_AFTER_S
+            self.players.retire(deck.player)
+            deck.player, deck.generation = ready.player, ready.generation
+        else:
+            deck.generation = self.players.load(deck.player, deck.track.path, deck.resume_s)
+            if not deck.generation:
+                self.submit(TrackFailed(channel, deck.play_id, "libVLC could not open the file"))
+                deck.status = "idle"
+                return
+        self._owners[deck.generation] = (channel, deck.play_id)
+        deck.status, deck.started_at = "starting", now
+        if deck.player.play() != 0:
+            self.submit(TrackFailed(channel, deck.play_id, "libVLC refused to play it"))
+            self._stop_deck(deck)
 
-        def on_state(event):  # runs on a libVLC thread: only submit, never call libVLC
-            state = event.u.new_state
-            if state == vlc.State.Ended:
-                self.submit(TrackEnded(channel, play_id))
-            elif state == vlc.State.Error:
-                self.submit(TrackFailed(channel, play_id, "libVLC could not play the file"))
+    def _make_prerolled(self):
+        self._preroll_due = None
+        track = self._preroll_track
+        if self._prerolled is not None and self._prerolled.track != track:
+            self._drop_prerolled()
+        if track is None or self._prerolled is not None:
+            return
+        player = self.players.fresh()
+        generation = self.players.load(player, track.path, paused=True)
+        if not generation or player.play() != 0:
+            self.players.retire(player)  # the welcome then starts the ordinary way
+            return
+        self._prerolled = Prerolled(track, player, generation)
 
-        media.event_manager().event_attach(vlc.EventType.MediaStateChanged, on_state)
+    def _drop_prerolled(self):
+        if self._prerolled is not None:
+            self.players.retire(self._prerolled.player)
+            self._prerolled = None
+
+    def _lose_device(self):
+        """The card has gone away: every deck waits, silent, with the place it was at."""
+        self._drop_prerolled()
+        for ch in self.channels.values():
+            for deck in ch.decks:
+                if deck.status in ("starting", "playing"):
+                    at = self.players.position_s(deck.player) if deck.audio_seen else None
+                    self._replace_player(deck)
+                    deck.resume_s = max(0.0, (at or 0.0) - 0.5)  # a little before the loss
+                    deck.status = "waiting"
+
+    def _regain_device(self, now: float):
+        """The card is back: each waiting track starts again from silence with its fade-in,
+        unless it was on its way out anyway."""
+        self._preroll_due = now if self._preroll_track is not None else None
+        for name, ch in self.channels.items():
+            for deck in ch.decks:
+                if deck.status != "waiting":
+                    continue
+                if deck.mix.gain.stop_at_end or ch.mix.fading_to_silence():
+                    self._stop_deck(deck)
+                else:
+                    self._start(name, deck, now)
 
     def _check_start(self, channel: str, deck: Deck, now: float):
-        state = deck.player.get_state()
-        if state == self._vlc.State.Playing:
+        if self.players.is_playing(deck.player):
             deck.status = "playing"
             deck.started_at = now
             # ramp from the silence floor (absolute) up to the channel's level
@@ -308,44 +381,26 @@ class VlcAudio:
             self._stop_deck(deck)
             return
         deck.mix.gain = ramp_from(deck.mix.gain_db(now), None, seconds, now)
-        deck.play_id = 0  # its end no longer concerns the session
+        self._owners.pop(deck.generation, None)  # its end no longer concerns the session
+        deck.play_id = 0
 
     def _send(self, deck: Deck, volume: int, now: float = 0.0):
         if volume != deck.volumes.current:
             deck.player.audio_set_volume(volume)
             deck.volumes.send(volume, now)
 
+    def _replace_player(self, deck: Deck):
+        """Retire the deck's player (muted now, stopped off this thread) for a fresh one."""
+        self._owners.pop(deck.generation, None)
+        self.players.retire(deck.player)
+        deck.player, deck.generation, deck.volumes = self.players.fresh(), 0, SentVolumes()
+
     def _stop_deck(self, deck: Deck):
-        if deck.status != "idle" or deck.used:
-            self._send(deck, 0)
-            deck.player.stop()
-            deck.player.release()
-            deck.player = self._fresh_player()
-            deck.volumes, deck.used = SentVolumes(), False
-        deck.status, deck.play_id, deck.track = "idle", 0, None
+        if deck.status != "idle" or deck.generation:
+            self._replace_player(deck)
+        deck.status, deck.play_id, deck.track, deck.resume_s = "idle", 0, None, 0.0
         deck.mix = DeckMix()
 
 
 def _earliest(a: Optional[float], b: float) -> float:
     return b if a is None else min(a, b)
-
-
-def open_audio(audio_cfg, submit, runtime_dir, cap_db: float, room_id: str = "") -> VlcAudio:
-    """Choose the output path from config and open libVLC on it (at start-up, once)."""
-    from .alsa import install_cap_stage, probe
-    output = audio_cfg.output
-    if output == "auto":
-        output = "pulse" if pulse_reachable() else "alsa"
-    if output == "alsa":
-        # each player at most a track at the cap, so any two together at most the cap
-        stage_db = cap_db - TRACK_HEADROOM_DB
-        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, stage_db,
-                                audio_cfg.alsa_buffer_ms, room_id)
-        audio = VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
-                         stage_db=stage_db, output_name=f"alsa:{audio_cfg.alsa_device}")
-        audio.output_fault = probe(pcm)
-        return audio
-    audio = VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
-    if not pulse_reachable():
-        audio.output_fault = "PulseAudio is not reachable (no server socket)"
-    return audio
