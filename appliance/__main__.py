@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+from .audio import cli as audio_cli
 from .config import default_config_path, load_config, read_socket_path
 from .errors import ApplianceError, ConfigError
 from .gpio import cli as gpio_cli
@@ -197,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("volume", parents=[common], help="set the level (0-100)")
     s.add_argument("level", type=_number_arg("level"))
     s.set_defaults(func=_verb("volume", ("level",)))
-    for module in (gpio_cli, web_cli, schedule_cli, mqtt_cli):
+    for module in (audio_cli, gpio_cli, web_cli, schedule_cli, mqtt_cli):
         module.register(sub, common)
     return p
 

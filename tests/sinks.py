@@ -266,9 +266,13 @@ class PipeWireRig:
             return False
         return play.returncode == 0
 
-    def remove_sink(self):
-        """Take the sink away as an unplugged USB card would be: the server stops."""
+    def unplug(self):
+        """Take the device away as an unplugged USB card would go: the server stops (opening
+        the PCM then fails; libVLC's players on it never return from stop())."""
         self.stop()
+
+    def plug_in(self):
+        self.start()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:

@@ -71,3 +71,84 @@ def test_a_track_at_the_cap_reaches_its_level_through_the_stage(room_factory, re
     rec = recorder.take()
     levels = [db for _, db in rec.tone_levels(WELCOME_HZ, sent + 0.6, sent + 1.4)]
     assert all(abs(db - heard_at(70)) <= 1.0 for db in levels), levels
+
+
+@pytest.mark.parametrize("sink", ["alsa"], indirect=True)
+def test_a_card_missing_at_start_or_unplugged_is_a_fault_and_sound_resumes_from_silence(
+        room_factory, sink):
+    """Started without its card the room runs (a fault, the ambient waits); with the card
+    plugged in the bed fades in; unplugged mid-session the room waits, its buttons answer;
+    plugged in again the bed comes back from silence with a fade, never at a jump."""
+    room = room_factory(fmt="ogg", audio={"ambient_level": 60, "ambient_fade_in_s": 1.0})
+    sink.unplug()
+    try:
+        with room:
+            status = room.wait_for(lambda s: "audio" in s["faults"], 5, "the missing card")
+            assert "its sound server is not running" in status["faults"]["audio"]
+            room.send("ambient")
+            assert room.status()["channels"]["ambient"]["state"] == "waiting"
+            for attempt in range(2):
+                sink.plug_in()
+                with Recorder(sink) as recorder:
+                    room.wait_for(lambda s: "audio" not in s["faults"], 5,
+                                  "the card to be found again")
+                    back_at = time.monotonic()
+                    time.sleep(2.5)
+                rec = recorder.take()
+                onset = rec.onset(330.0, after=back_at - 1.0, threshold_db=-60)
+                assert onset is not None, f"nothing heard after plug-in {attempt + 1}"
+                first = [db for _, db in rec.tone_levels(330.0, onset, onset + 0.1, 0.02)]
+                assert max(first) < heard_at(60) - 10, f"came back at a jump: {first}"
+                settled = [db for _, db in rec.tone_levels(330.0, onset + 1.3, onset + 2.0)]
+                assert all(abs(db - heard_at(60)) <= 2.0 for db in settled), settled
+                if attempt == 0:
+                    sink.unplug()
+                    room.wait_for(lambda s: "audio" in s["faults"] and
+                                  s["channels"]["ambient"]["state"] == "waiting", 5,
+                                  "the unplug seen: a fault, the bed waiting")
+                    answered = room.ask("volume", level=50)  # the engine is not held up
+                    assert answered["ok"], answered
+                    room.send("volume", level=60)
+    finally:
+        if sink.proc is None:
+            sink.plug_in()
+
+
+@pytest.mark.parametrize("sink", ["alsa"], indirect=True)
+def test_audio_test_plays_a_quiet_tone_through_the_rooms_path(sink, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import write_config
+    config = write_config(tmp_path / "room", tmp_path, audio=sink.audio_config())
+    with Recorder(sink) as recorder:
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "appliance", "audio", "test",
+                                 "--config", str(config)], capture_output=True, text=True,
+                                env=dict(os.environ, **sink.env), timeout=30)
+        time.sleep(0.3)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("played 2.5 s of 440 Hz at level 40 (-36 dBFS) through "
+                                    "alsa:pi_rig, cap 80")
+    rec = recorder.take()
+    onset = rec.onset(440.0, after=started)
+    assert onset is not None, "the test tone was never heard"
+    levels = [db for _, db in rec.tone_levels(440.0, onset + 0.7, onset + 1.5)]
+    assert all(abs(db - heard_at(40)) <= 2.0 for db in levels), levels
+    start = [db for _, db in rec.tone_levels(440.0, onset, onset + 0.1, 0.02)]
+    assert max(start) < heard_at(40) - 6, f"the tone started at a jump: {start}"
+    assert max(db for _, db in rec.levels(started, rec.end, 0.01)) <= heard_at(40) + 0.5
+
+
+@pytest.mark.parametrize("sink", ["pulse", "alsa"], indirect=True)
+def test_a_mono_44k_track_plays_at_its_level(room_factory, recorder, tmp_path):
+    """The card runs at 48 kHz stereo; a CD-rate mono track is converted on the way."""
+    mono = write_tone(tmp_path / "mono.wav", 660.0, 4, rate=44100, channels=1)
+    room = room_factory(playlists={"welcome": [("Mono hello", mono)]})
+    with room:
+        sent = room.send("welcome")
+        time.sleep(2.0)
+    rec = recorder.take()
+    levels = [db for _, db in rec.tone_levels(WELCOME_HZ, sent + 0.8, sent + 1.8)]
+    assert all(abs(db - heard_at(70)) <= 2.0 for db in levels), levels
