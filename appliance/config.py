@@ -32,7 +32,7 @@ class AudioConfig:
     """Where the sound goes. Levels and fade times are session Settings."""
     output: str = "auto"          # auto: PulseAudio/PipeWire when reachable, else ALSA
     alsa_device: str = "default"  # the ALSA PCM below the appliance's cap stage
-    alsa_buffer_ms: float = 40    # own dmix buffer for a hw: device: how late a fade is heard
+    alsa_buffer_ms: float = 32    # own dmix buffer for a hw: device, in whole periods (alsa.py)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
     audio = AudioConfig(
         output=a.string("output", "auto", OUTPUTS),
         alsa_device=a.string("alsa_device", "default"),
-        alsa_buffer_ms=a.number("alsa_buffer_ms", 40, 10, 500),
+        alsa_buffer_ms=a.number("alsa_buffer_ms", 32, 10, 500),
     )
     levels = dict(
         cap=a.number("cap", 80, 1, 100),

@@ -38,7 +38,7 @@ class Daemon:
                                 cfg.room_id)
         self._started.append(self.audio.close)
         if cfg.library.welcome:  # the room's song waits pre-rolled: a press only resumes it
-            self.audio.preroll(cfg.library.welcome[0])
+            self.audio.preroll.want(cfg.library.welcome[0])
         self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
         self.engine.start()
         self._started.append(self.engine.shutdown)

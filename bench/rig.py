@@ -1,7 +1,7 @@
-"""The listening rig the benches share: a private PulseAudio null sink and the test tones."""
+"""The listening rigs the benches share: a private PulseAudio null sink, the Pi-like ALSA sink,
+and the test tones."""
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import write_test_tones  # noqa: E402
-from tests.sinks import PulseServer  # noqa: E402
+from tests.sinks import PipeWireRig, PulseServer, serving  # noqa: E402
 
 
 def pct(values, p):
@@ -25,23 +25,21 @@ def pct(values, p):
 @contextmanager
 def listening_rig():
     """Yields (pulse, tones folder, scratch folder); libVLC in this process plays to the sink."""
+    with both_sinks(pi=False) as ((pulse,), tones, folder):
+        yield pulse, tones, folder
+
+
+@contextmanager
+def both_sinks(pi: bool = True):
+    """Yields ([pulse, Pi-like rig], tones folder, scratch folder)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        pulse = PulseServer(folder / "pulse").start()
-        saved = {k: os.environ.get(k) for k in pulse.env}
-        os.environ.update(pulse.env)
-        try:
+        servers = [PulseServer(folder / "pulse")] + ([PipeWireRig(folder / "rig")] if pi else [])
+        with serving(*servers) as started:
             tones = folder / "tones"
             tones.mkdir()
             write_test_tones(tones)
-            yield pulse, tones, folder
-        finally:
-            pulse.stop()
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            yield started, tones, folder
 
 
 def stamp_welcome_commands(control) -> list:

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -286,6 +287,27 @@ class PipeWireRig:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
         self.proc = None
+
+
+@contextmanager
+def serving(*servers):
+    """Start sinks with their client environment in this process (libVLC plays in it); stop
+    them and give the environment back after."""
+    started, saved = [], {}
+    try:
+        for server in servers:
+            started.append(server.start())
+            saved.update({k: os.environ.get(k) for k in server.env if k not in saved})
+            os.environ.update(server.env)
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class Recorder:

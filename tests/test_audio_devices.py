@@ -127,3 +127,31 @@ def test_the_room_refuses_hdmi_and_a_default_that_leads_to_a_sound_server(tmp_pa
     assert result.returncode == 1
     assert result.stderr.startswith(f"cannot play: audio.alsa_device {device!r}")
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_pi_cap_stage_with_its_own_small_mixer_is_valid_alsa_config(tmp_path):
+    """No sound card here: alsa-lib must accept the config and fail only on the missing card.
+    The buffer is whole periods: 32 ms asked is 3 x 512 frames."""
+    from appliance.audio.alsa import PCM_NAME, cap_stage_conf
+    from appliance.levels import TRACK_HEADROOM_DB, db_to_amplitude, level_to_db
+    stage_db = level_to_db(80) - TRACK_HEADROOM_DB
+    conf = tmp_path / "alsa-cap.conf"
+    conf.write_text(cap_stage_conf("hw:CARD=Headphones,DEV=0", stage_db, 32, "room-1"))
+    text = conf.read_text()
+    gain = f"{db_to_amplitude(stage_db):.6f}"
+    assert gain == "0.158114"  # -16 dB: the cap (-10) less the track headroom
+    assert f"ttable.0.0 {gain}" in text and "buffer_size 1536" in text and "period_size 512" in text
+    env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{conf}")
+    result = subprocess.run(["aplay", "-q", "-D", PCM_NAME, "-d", "1", "/dev/zero"],
+                            env=env, capture_output=True, text=True, timeout=20)
+    assert result.returncode != 0
+    assert "Cannot get card index for Headphones" in result.stderr, result.stderr
+    assert "Unexpected" not in result.stderr and "corrupted" not in result.stderr
+
+
+@pytest.mark.parametrize("asked_ms, period, frames", [(32, 512, 1536), (40, 512, 1536),
+                                                      (64, 512, 3072), (20, 256, 768),
+                                                      (10, 256, 512)])
+def test_the_own_mixer_buffer_is_whole_periods(asked_ms, period, frames):
+    from appliance.audio.alsa import dmix_buffer
+    assert dmix_buffer(asked_ms) == (period, frames)

@@ -13,50 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import WELCOME_HZ, both_paths, write_config
+from .conftest import WELCOME_HZ, both_paths
 from .sound import rms_db
 
 SILENT_DB = -70.0
-
-
-class DaemonProcess:
-    def __init__(self, config, env):
-        self.config = config
-        self.env = env
-        self.proc = None
-        self.ready_at = None
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance", "run", "--config", str(self.config)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
-        line = self.proc.stdout.readline()
-        assert line.startswith("ready in"), line + self.proc.stderr.read()
-        self.ready_at = time.monotonic()
-        return self
-
-    def cli(self, *args):
-        return subprocess.run([sys.executable, "-m", "appliance", *args, "--config",
-                               str(self.config)], capture_output=True, text=True,
-                              env=self.env, timeout=30)
-
-    def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(10)
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-
-
-@pytest.fixture
-def daemon(sink, tones, tmp_path):
-    """make(**write_config args) -> a DaemonProcess playing into the test's sink."""
-    env = dict(os.environ, **sink.env)
-
-    def make(**kwargs):
-        kwargs["audio"] = {**sink.audio_config(), **(kwargs.get("audio") or {})}
-        return DaemonProcess(write_config(tmp_path / "room", tones, **kwargs), env)
-    return make
 
 
 def test_cli_verbs_drive_the_room_and_refusals_exit_nonzero(daemon):

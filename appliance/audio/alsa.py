@@ -20,6 +20,7 @@ from typing import Optional
 from ..levels import db_to_amplitude
 
 PCM_NAME = "therapy_room"
+RATE = 48000
 SYSTEM_ALSA_CONF = "/usr/share/alsa/alsa.conf"
 
 
@@ -36,8 +37,7 @@ def cap_stage_conf(device: str, stage_db: float, buffer_ms: float = 40, room_id:
     mixer = ""
     if device.startswith(("hw:", "plughw:")):
         hw = "hw:" + device.split(":", 1)[1]
-        period = 256 if buffer_ms < 30 else 512
-        frames = max(2 * period, int(48000 * buffer_ms / 1000) // period * period)
+        period, frames = dmix_buffer(buffer_ms)
         key = 0x7E5000 + (zlib.crc32(room_id.encode()) & 0xFFF)
         mixer = f"""pcm.{PCM_NAME}_mix {{
     type dmix
@@ -45,7 +45,7 @@ def cap_stage_conf(device: str, stage_db: float, buffer_ms: float = 40, room_id:
     ipc_perm 0660
     slave {{
         pcm "{hw}"
-        rate 48000
+        rate {RATE}
         channels 2
         period_size {period}
         buffer_size {frames}
@@ -68,6 +68,13 @@ pcm.{PCM_NAME}_cap {{
     ttable.1.1 {gain:.6f}
 }}
 {mixer}"""
+
+
+def dmix_buffer(buffer_ms: float) -> tuple[int, int]:
+    """(period, buffer) in frames at 48 kHz for `audio.alsa_buffer_ms`: dmix buffers whole
+    periods, so the buffer is rounded down to them (at least two): 32 or 40 ms -> 3 x 512."""
+    period = 256 if buffer_ms < 30 else 512
+    return period, max(2 * period, int(RATE * buffer_ms / 1000) // period * period)
 
 
 def install_cap_stage(runtime_dir: Path, device: str, stage_db: float, buffer_ms: float = 40,

@@ -88,16 +88,14 @@ class Players:
             raise PlayerStartFailed("libVLC did not accept a volume on a new player")
         return player
 
-    def load(self, player, path: str, start_s: float = 0.0, paused: bool = False) -> int:
-        """Give `player` the file at `path`; returns the load's generation (0: libVLC could
-        not open it). `paused`: open and pre-roll it, but wait at its start for play()."""
+    def load(self, player, path: str, start_s: float = 0.0) -> int:
+        """Give `player` the file at `path` (from `start_s` on); returns the load's generation
+        (0: libVLC could not open it)."""
         media = self._instance.media_new_path(path)
         if media is None:
             return 0
         if start_s > 0:
             media.add_option(f":start-time={start_s:.3f}")
-        if paused:
-            media.add_option(":start-paused")
         generation = next(self._generations)
         vlc, submit = self._vlc, self._submit_event
 

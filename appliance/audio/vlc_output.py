@@ -23,13 +23,13 @@ from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
 from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
 from .players import PlayerStartFailed, Players
+from .preroll import Preroll
 from .ramp import STEP_S, Ramp, ramp_from
 from .readback import READBACK_WINDOW_S, SentVolumes
 
 START_TIMEOUT_S = 1.5   # a track not playing by then is skipped (the issue allows 2 s)
 NO_AUDIO_AFTER_S = 1.0  # playing but no audio stream by then: not an audio file
 START_POLL_S = 0.003    # how often a starting deck is checked: sound within milliseconds
-PREROLL_AFTER_S = 2.0   # the next pre-rolled welcome is made once the last one is under way
 # libVLC stops applying volume once it has read a file to its end, which happens this much
 # (plus ~0.25 s) before the end is heard: with the default 1000 ms a fade froze for the last
 # 1.2 s of every track. Local files need little read-ahead.
@@ -68,14 +68,6 @@ class Channel:
         return self.decks[self.front]
 
 
-@dataclass
-class Prerolled:
-    """A welcome song waiting in a paused, muted player: a press only resumes it."""
-    track: Track
-    player: object
-    generation: int
-
-
 class VlcAudio:
     """The AudioOutput the engine drives (see engine.AudioOutput)."""
 
@@ -106,9 +98,8 @@ class VlcAudio:
                              for name in CHANNELS}
         except PlayerStartFailed as exc:
             raise AudioStartFailed(str(exc)) from None
-        self._preroll_track: Optional[Track] = None
-        self._prerolled: Optional[Prerolled] = None
-        self._preroll_due: Optional[float] = None
+        self.preroll = Preroll(self.players,
+                               enabled=any(a.startswith("--aout=alsa") for a in vlc_args))
 
     def _on_player_event(self, generation: int, ended: bool, reason: Optional[str]):
         owner = self._owners.get(generation)  # libVLC's thread: a dict read, then submit
@@ -116,12 +107,6 @@ class VlcAudio:
             self.submit(TrackEnded(*owner) if ended else TrackFailed(*owner, reason))
 
     # --- effects from the session ---------------------------------------------------------
-
-    def preroll(self, track: Optional[Track]):
-        """Keep `track` (the room's welcome song) ready in a paused player from the next tick
-        on (any thread: this only notes the wish)."""
-        self._preroll_track = track
-        self._preroll_due = 0.0
 
     def play(self, channel: str, track: Track, level_db: float, fade_in_s: float,
              play_id: int, crossfade_s: float, now: float, join_fade: bool = False):
@@ -193,11 +178,9 @@ class VlcAudio:
                     wanted = _earliest(wanted, now + STEP_S)
         if self._apply(now):
             wanted = _earliest(wanted, now + STEP_S)
-        if self._preroll_due is not None:
-            if now >= self._preroll_due and not away:
-                self._make_prerolled()
-            else:
-                wanted = _earliest(wanted, max(self._preroll_due, now + STEP_S))
+        preroll_wake = self.preroll.tick(now, away)
+        if preroll_wake is not None:
+            wanted = _earliest(wanted, max(preroll_wake, now + 0.005))
         return wanted
 
     def _apply(self, now: float) -> bool:
@@ -207,7 +190,9 @@ class VlcAudio:
                     if d.status == "playing"]
         readback = [d.player.audio_get_volume() for _, d in sounding]
         frozen = {i for i, (_, d) in enumerate(sounding) if d.volumes.frozen(readback[i], now)}
-        levels = [deck_db(ch.mix, d.mix, now) for ch, d in sounding]
+        # one step ahead: libVLC applies a volume from its next block on, so a fade that is
+        # sent a step early is heard on time (the first step of a fade at once, not 40 ms on)
+        levels = [deck_db(ch.mix, d.mix, now + STEP_S) for ch, d in sounding]
         wanted = within_cap([heard_db(readback[i], self.stage_db) if i in frozen else db
                              for i, db in enumerate(levels)], self.cap_db, frozen)
         for i, (_, deck) in enumerate(sounding):
@@ -269,8 +254,7 @@ class VlcAudio:
 
     def silence_now(self):
         """Last resort when something failed: stop every deck at once (quiet beats loud)."""
-        self._drop_prerolled()
-        self._preroll_due = None
+        self.preroll.drop()
         for ch in self.channels.values():
             for deck in ch.decks:
                 self._stop_deck(deck)
@@ -295,11 +279,10 @@ class VlcAudio:
 
     def _start(self, channel: str, deck: Deck, now: float):
         """Start the deck's track on its (fresh, muted) player, or resume the pre-rolled one."""
-        ready = self._prerolled
-        if ready is not None and ready.track == deck.track and deck.resume_s == 0:
-            self._prerolled, self._preroll_due = None, now + PREROLL_AFTER_S
+        ready = self.preroll.take(deck.track, now) if deck.resume_s == 0 else None
+        if ready is not None:
             self.players.retire(deck.player)
-            deck.player, deck.generation = ready.player, ready.generation
+            deck.player, deck.generation = ready
         else:
             deck.generation = self.players.load(deck.player, deck.track.path, deck.resume_s)
             if not deck.generation:
@@ -308,32 +291,17 @@ class VlcAudio:
                 return
         self._owners[deck.generation] = (channel, deck.play_id)
         deck.status, deck.started_at = "starting", now
+        # the fresh (or pre-rolled) player starts at the bottom of its fade-in, not at 0: on
+        # ALSA a volume only takes effect from libVLC's next block, so a player started at 0
+        # kept its first blocks silent and the song was heard one block late
+        self._send(deck, vlc_volume_for(SILENCE_DB + 1.0, self.stage_db), now)
         if deck.player.play() != 0:
             self.submit(TrackFailed(channel, deck.play_id, "libVLC refused to play it"))
             self._stop_deck(deck)
 
-    def _make_prerolled(self):
-        self._preroll_due = None
-        track = self._preroll_track
-        if self._prerolled is not None and self._prerolled.track != track:
-            self._drop_prerolled()
-        if track is None or self._prerolled is not None:
-            return
-        player = self.players.fresh()
-        generation = self.players.load(player, track.path, paused=True)
-        if not generation or player.play() != 0:
-            self.players.retire(player)  # the welcome then starts the ordinary way
-            return
-        self._prerolled = Prerolled(track, player, generation)
-
-    def _drop_prerolled(self):
-        if self._prerolled is not None:
-            self.players.retire(self._prerolled.player)
-            self._prerolled = None
-
     def _lose_device(self):
         """The card has gone away: every deck waits, silent, with the place it was at."""
-        self._drop_prerolled()
+        self.preroll.drop(later=0.0)  # made again when the device is back
         for ch in self.channels.values():
             for deck in ch.decks:
                 if deck.status in ("starting", "playing"):
@@ -345,7 +313,6 @@ class VlcAudio:
     def _regain_device(self, now: float):
         """The card is back: each waiting track starts again from silence with its fade-in,
         unless it was on its way out anyway."""
-        self._preroll_due = now if self._preroll_track is not None else None
         for name, ch in self.channels.items():
             for deck in ch.decks:
                 if deck.status != "waiting":
