@@ -105,10 +105,10 @@ def bench_raw(sink, tones, folder, trials):
     song = str(tones / "welcome.ogg")
     resumed, played, volume = [], [], []
 
-    def player(paused=False, vol=60):
+    def player(paused=False, vol=60, path=song):
         p = inst.media_player_new()
         p.audio_set_volume(vol)
-        media = inst.media_new_path(song)
+        media = inst.media_new_path(path)
         if paused:
             media.add_option(":start-paused")
         p.set_media(media)
@@ -129,7 +129,7 @@ def bench_raw(sink, tones, folder, trials):
             p.stop()
             p.release()
             out.append(onset_ms(rec.take(), stamp))
-    p = player(vol=72)
+    p = player(vol=72, path=str(tones / "ambient.ogg"))  # 30 s: long enough for every trial
     p.play()
     time.sleep(1.0)
     for i in range(trials):

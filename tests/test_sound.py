@@ -100,7 +100,10 @@ def test_welcome_is_heard_at_once_and_crossfades_without_a_gap(room_factory, rec
 
 @both_paths
 def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorder):
-    # full-scale tracks, room volume at the cap: every track start must stay under it
+    # full-scale tracks, room volume at the cap: every track start must stay under it. The
+    # 1.5 s "Short hello" ends 0.4 s into the receptive fade-in: through PulseAudio the last
+    # ~0.3 s of a file take no volume although libVLC reports them taken (0.6 dB over the cap
+    # in 5 of 6 runs before the mix counted a deck's tail at its loudest)
     room = room_factory(fmt="mixed", audio={"cap": 60, "volume": 60, "ambient_level": 60})
     ceiling = heard_at(60) + 0.5
     starts = []

@@ -34,6 +34,11 @@ START_POLL_S = 0.003    # how often a starting deck is checked: sound within mil
 # (plus ~0.25 s) before the end is heard: with the default 1000 ms a fade froze for the last
 # 1.2 s of every track. Local files need little read-ahead.
 FILE_CACHING_MS = 100
+# Through PulseAudio the last ~0.3 s of a file take no volume at all, yet audio_get_volume()
+# reports the new one (measured: OGG frozen when sent 0.35 s before the end, FLAC 0.3 s; the
+# ALSA path took every change down to 0.25 s). Within this much of its end a deck counts, for
+# the cap, at the loudest volume it may still be playing, and it is left to end by itself.
+TAIL_S = 0.5
 
 
 class AudioStartFailed(ApplianceError, OSError):
@@ -54,6 +59,8 @@ class Deck:
     audio_seen: bool = False
     generation: int = 0             # the player's current load (players.Players.load)
     resume_s: float = 0.0           # where a waiting track starts again
+    length_s: Optional[float] = None  # the file's length, once libVLC knows it
+    tail_volume: Optional[int] = None  # in its tail: the loudest volume it may still play at
 
 
 class Channel:
@@ -185,21 +192,27 @@ class VlcAudio:
 
     def _apply(self, now: float) -> bool:
         """Send every deck its level now; finish fades. True while anything still moves."""
-        moving = False
         sounding = [(ch, d) for ch in self.channels.values() for d in ch.decks
                     if d.status == "playing"]
         readback = [d.player.audio_get_volume() for _, d in sounding]
         frozen = {i for i, (_, d) in enumerate(sounding) if d.volumes.frozen(readback[i], now)}
+        for _, deck in sounding:
+            self._watch_tail(deck, now)
+        # decks whose level libVLC may no longer change: the others make room for them
+        fixed = {i for i, (_, d) in enumerate(sounding) if i in frozen or d.tail_volume is not None}
         # one step ahead: libVLC applies a volume from its next block on, so a fade that is
         # sent a step early is heard on time (the first step of a fade at once, not 40 ms on)
         levels = [deck_db(ch.mix, d.mix, now + STEP_S) for ch, d in sounding]
-        wanted = within_cap([heard_db(readback[i], self.stage_db) if i in frozen else db
-                             for i, db in enumerate(levels)], self.cap_db, frozen)
+        budget = [self._loudest_possible(d, readback[i] if i in frozen else None)
+                  if i in fixed else levels[i] for i, (_, d) in enumerate(sounding)]
+        wanted = within_cap(budget, self.cap_db, fixed)
         for i, (_, deck) in enumerate(sounding):
-            # a frozen deck is still sent its own level: if it was only slow to report, it
-            # takes it and counts as healthy again
-            db = min(levels[i], self.cap_db) if i in frozen else wanted[i]
+            # a fixed deck is still sent its own level: if it was only slow to report, or is
+            # not yet at its file's end, it takes it
+            db = min(levels[i], self.cap_db) if i in fixed else wanted[i]
             self._send(deck, vlc_volume_for(db, self.stage_db), now)
+        # while a deck is held, the others are held back for it: tick on until it has gone
+        moving = bool(fixed)
         heard = {id(d): (readback[i], i in frozen) for i, (_, d) in enumerate(sounding)}
         for ch in self.channels.values():
             for deck in ch.decks:
@@ -230,6 +243,8 @@ class VlcAudio:
         volume (or cannot any more), so the stop itself is never heard as a cut."""
         if deck.status == "idle":
             return True
+        if deck.tail_volume and self._remaining_s(deck, now) > -STEP_S:
+            return False  # it may still sound: stopping it now would be a cut; it ends soon
         if deck.status == "playing" and not (readback == 0 or frozen
                                              or now >= fade_ended + READBACK_WINDOW_S):
             return False
@@ -291,6 +306,7 @@ class VlcAudio:
                 return
         self._owners[deck.generation] = (channel, deck.play_id)
         deck.status, deck.started_at = "starting", now
+        deck.length_s = deck.tail_volume = None
         # the fresh (or pre-rolled) player starts at the bottom of its fade-in, not at 0: on
         # ALSA a volume only takes effect from libVLC's next block, so a player started at 0
         # kept its first blocks silent and the song was heard one block late
@@ -343,6 +359,24 @@ class VlcAudio:
             self._stop_deck(deck)
             self.submit(TrackFailed(channel, play_id, "no audio in the file"))
 
+    def _remaining_s(self, deck: Deck, now: float) -> float:
+        """How much of the deck's file is still to be heard (it plays from started_at)."""
+        if deck.length_s is None:
+            return float("inf")
+        return deck.length_s - deck.resume_s - (now - deck.started_at)
+
+    def _watch_tail(self, deck: Deck, now: float):
+        if deck.length_s is None:
+            ms = deck.player.get_length()
+            deck.length_s = ms / 1000.0 if ms > 0 else None
+        if deck.tail_volume is None and self._remaining_s(deck, now) < TAIL_S:
+            # any volume of the last read-back window may be the one it keeps
+            deck.tail_volume = max(deck.volumes.plausible(now))
+
+    def _loudest_possible(self, deck: Deck, frozen_at: Optional[int]) -> float:
+        volumes = [v for v in (frozen_at, deck.tail_volume) if v is not None]
+        return heard_db(max(volumes), self.stage_db)
+
     def _fade_deck_out(self, deck: Deck, seconds: float, now: float):
         if deck.status != "playing":
             self._stop_deck(deck)
@@ -355,6 +389,8 @@ class VlcAudio:
         if volume != deck.volumes.current:
             deck.player.audio_set_volume(volume)
             deck.volumes.send(volume, now)
+            if deck.tail_volume is not None:
+                deck.tail_volume = max(deck.tail_volume, volume)
 
     def _replace_player(self, deck: Deck):
         """Retire the deck's player (muted now, stopped off this thread) for a fresh one."""
@@ -366,7 +402,7 @@ class VlcAudio:
         if deck.status != "idle" or deck.generation:
             self._replace_player(deck)
         deck.status, deck.play_id, deck.track, deck.resume_s = "idle", 0, None, 0.0
-        deck.mix = DeckMix()
+        deck.mix, deck.length_s, deck.tail_volume = DeckMix(), None, None
 
 
 def _earliest(a: Optional[float], b: float) -> float:
