@@ -168,9 +168,9 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
 
     settings = Settings(
         **levels, receptive_fade_out_s=fade_out_s,
-        receptive_shuffle=(order == "shuffle"), receptive_min_minutes=min_minutes,
+        receptive_order=order, receptive_min_minutes=min_minutes,
         receptive_max_minutes=max_minutes, receptive_default_minutes=default_minutes,
-        reflection_s=reflection_minutes * 60.0)
+        reflection_minutes=reflection_minutes)
     return Config(path=path, room_id=room_id, room_name=room_name, audio=audio,
                   settings=settings, playlist_paths=playlist_paths, library=Library(**lists),
                   playlist_problems=tuple(playlist_problems), socket_path=socket_path,
