@@ -2,28 +2,16 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
-import signal
-import socket
+import importlib
 import sys
-import threading
-import time
 from pathlib import Path
 
-from .config import default_config_path, load_config, read_socket_path
+from .adapters import ADAPTERS
+from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused
 from .errors import ApplianceError, ConfigError
-from .gpio import cli as gpio_cli
-from .mqtt import cli as mqtt_cli
-from .schedule import cli as schedule_cli
-from .web import cli as web_cli
 
-log = logging.getLogger("appliance")
-
-EXIT_REFUSED = 1
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
+# a verb that only talks to the socket imports no more than this: the daemon's own modules
+# (libVLC, flask, paho, gpiozero, the config model) are imported by the commands that use them
 
 
 def main(argv=None) -> int:
@@ -42,6 +30,13 @@ def main(argv=None) -> int:
 # --- the daemon ---------------------------------------------------------------------------
 
 def cmd_run(args) -> int:
+    import logging
+    import signal
+    import threading
+    import time
+
+    from .config import load_config
+    log = logging.getLogger("appliance")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     started = time.monotonic()
@@ -59,9 +54,11 @@ def cmd_run(args) -> int:
         print(f"ready in {ready_s:.2f} s: room {cfg.room_id}, control socket {cfg.socket_path}",
               flush=True)
         _notify_systemd("READY=1")
-        while not stop.wait(1.0):
-            if daemon.engine.stopped.is_set():
-                log.error("the engine stopped; exiting so systemd restarts the appliance")
+        engine = daemon.engine
+        while not stop.wait(0.25):
+            if engine.stopped.is_set() or engine.stuck_s() > engine.stuck_after_s:
+                log.error("%s; exiting so systemd restarts it",
+                          engine.status().fault or "the engine stopped")
                 return 1
     finally:
         _notify_systemd("STOPPING=1")
@@ -70,6 +67,8 @@ def cmd_run(args) -> int:
 
 
 def _notify_systemd(message: str):
+    import os
+    import socket
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return
@@ -83,6 +82,7 @@ def _notify_systemd(message: str):
 
 
 def cmd_check_config(args) -> int:
+    from .config import load_config
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         print(f"warning: playlist: {problem}", file=sys.stderr)
@@ -102,16 +102,13 @@ def cmd_demo_media(args) -> int:
 
 # --- talking to the daemon ----------------------------------------------------------------
 
-def _socket(args) -> Path:
-    return Path(args.socket) if args.socket else read_socket_path(args.config
-                                                                   or default_config_path())
-
-
 def cmd_status(args) -> int:
-    from .control import request
-    answer = request(_socket(args), "status")
+    answer, error = ask(args, "status")
+    if error:
+        return refused(error)
     status = answer.get("status", {})
     if args.json:
+        import json
         print(json.dumps(status, indent=2))
         return 0
     print(format_status(status))
@@ -141,16 +138,11 @@ def format_status(status: dict) -> str:
 
 def _verb(name, arg_names=()):
     def run(args) -> int:
-        from .control import request
-        payload = {}
-        for arg in arg_names:
-            value = getattr(args, arg)
-            if value is not None:
-                payload[arg] = value
-        answer = request(_socket(args), name, payload)
-        if not answer.get("ok"):
-            print(f"refused: {answer.get('error')}", file=sys.stderr)
-            return EXIT_REFUSED
+        payload = {arg: getattr(args, arg) for arg in arg_names
+                   if getattr(args, arg) is not None}
+        answer, error = ask(args, name, payload)
+        if error:
+            return refused(error)
         status = answer.get("status") or {}
         line = f"ok: {status.get('phase')}"
         if answer.get("message"):
@@ -180,36 +172,24 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
 
-    for name, helptext in (("ambient", "start the pre-session ambient bed"),
-                           ("active", "therapist-led work: the room goes quiet"),
-                           ("reflection", "start reflection with its countdown"),
-                           ("quiet", "fade everything to silence now"),
-                           ("end", "finish the session (always via reflection)"),
-                           ("next", "move on to the next part of the session")):
-        s = sub.add_parser(name, parents=[common], help=helptext)
-        s.set_defaults(func=_verb(name))
-    s = sub.add_parser("welcome", parents=[common], help="play the welcome song")
-    s.add_argument("track", nargs="?", default=None, help="a track of the welcome playlist")
-    s.set_defaults(func=_verb("welcome", ("track",)))
-    s = sub.add_parser("receptive", parents=[common], help="a timed listening block")
-    s.add_argument("minutes", type=_number_arg("minutes"))
-    s.set_defaults(func=_verb("receptive", ("minutes",)))
-    s = sub.add_parser("volume", parents=[common], help="set the level (0-100)")
-    s.add_argument("level", type=_number_arg("level"))
-    s.set_defaults(func=_verb("volume", ("level",)))
-    for module in (gpio_cli, web_cli, schedule_cli, mqtt_cli):
-        module.register(sub, common)
+    # the room's verbs, with their arguments checked by the one table
+    from .verbs import TABLE
+    for name in ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end",
+                 "next", "volume"):
+        s = sub.add_parser(name, parents=[common], help=TABLE[name].help)
+        names = ()
+        if name == "welcome":
+            s.add_argument("track", nargs="?", default=None, type=arg_type("welcome", "track"),
+                           help="a track of the welcome playlist")
+            names = ("track",)
+        elif name in ("receptive", "volume"):
+            names = ("minutes",) if name == "receptive" else ("level",)
+            s.add_argument(names[0], type=arg_type(name, names[0]))
+        s.set_defaults(func=_verb(name, names))
+    for name in ADAPTERS:  # each adapter's own verbs (its cli.py), imported only when asked
+        importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
 
-
-def _number_arg(name):
-    def parse(text):
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
-    parse.__name__ = name
-    return parse
 
 
 if __name__ == "__main__":

@@ -9,8 +9,53 @@ import pytest
 
 from appliance.config import load_config
 from appliance.control import request
+from appliance.engine import AudioOutput
 
 from .sound import PulseServer, Recorder, write_tone
+
+KINDS = ("fast", "sound", "broker", "browser")
+#: a test that uses one of these fixtures is of that kind (the heaviest wins)
+NEEDS = (("browser_page", "browser"), ("mosquitto", "broker"), ("pulse", "sound"))
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries a kind (its own marker, else its module's), and the right one for
+    the fixtures it uses."""
+    wrong = []
+    for item in items:
+        kinds = [m.name for m in item.iter_markers() if m.name in KINDS]  # closest first
+        needed = next((kind for fixture, kind in NEEDS if fixture in item.fixturenames), "fast")
+        if not kinds or kinds[0] != needed:
+            wrong.append(f"{item.nodeid}: marked {kinds[:1] or 'nothing'}, needs {needed!r}")
+            continue
+        if len(set(kinds)) > 1:  # `-m fast` must mean it: one kind per test
+            wrong.append(f"{item.nodeid}: marked {sorted(set(kinds))}: one kind only")
+    if wrong:
+        raise pytest.UsageError("test kinds are wrong:\n  " + "\n  ".join(wrong))
+
+
+def _checkout_files() -> dict:
+    """Files in the checkout a test could write, with their size and time."""
+    skip = {".git", ".venv", "__pycache__", "media"}  # media/: ./setup.sh makes the demo tracks
+    found = {}
+    for folder, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d not in skip and not d.endswith(".egg-info")]
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.stat(path)
+            found[path] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_into_the_checkout():
+    before = _checkout_files()
+    yield
+    after = _checkout_files()
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    assert not changed, f"tests wrote into the checkout: {changed[:10]}"
+
 
 # one pure tone per role, so a recording tells which track was heard
 AMBIENT_HZ, WELCOME_HZ, RECEPTIVE_HZ = 330.0, 660.0, (440.0, 550.0, 770.0)
@@ -137,7 +182,7 @@ class Room:
         return request(self.cfg.socket_path, verb, args)
 
     def status(self) -> dict:
-        return self.engine.status()
+        return self.engine.status_dict()
 
     def wait_for(self, predicate, timeout=10.0, what="condition"):
         deadline = time.monotonic() + timeout
@@ -356,20 +401,22 @@ def subscriber_factory():
 
 # --- the phone panel (tests/test_web*.py) ---------------------------------------------------
 
-class SilentAudio:
-    """Stands in for libVLC where the sound is not what a web test is about: records what
-    the engine asked it to play."""
+class SilentAudio(AudioOutput):
+    """Stands in for libVLC where the sound is not what a test is about: records what the
+    engine asked it to play. Built from the AudioOutput protocol (its methods and their
+    signatures are checked against it and against VlcAudio in test_contracts.py)."""
 
     def __init__(self):
         self.played = []
 
-    def play(self, channel, track, *rest):
+    def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
+             join_fade=False):
         self.played.append((channel, track.title))
 
-    def fade(self, *args):
+    def fade(self, channel, level_db, seconds, now):
         pass
 
-    def stop(self, *args):
+    def stop(self, channel):
         pass
 
     def track_over(self, channel, play_id):
@@ -399,6 +446,17 @@ class FakeClock:
 PANEL_PASSPHRASE = "correct horse battery"
 
 
+def adapter_context(engine, name, config, folder: Path, settings=None, registry=None,
+                    room_name="Room A"):
+    """What the daemon hands an adapter (appliance.daemon.AdapterContext), for a test."""
+    from appliance.daemon import AdapterContext, RoomInfo
+    from appliance.session.model import Settings
+    from appliance.verbs import Registry
+    room = RoomInfo("test-room", room_name, settings or Settings(), folder / "run",
+                    folder / "state")
+    return AdapterContext(name, config, room, engine, registry or Registry(engine))
+
+
 @pytest.fixture
 def web_panel(tmp_path):
     """make(adapters=None, **WebConfig fields) -> a panel app on a real engine whose audio is
@@ -420,15 +478,20 @@ def web_panel(tmp_path):
                                Track(str(tmp_path / "s.wav"), "Short hello")),
                       receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
 
-    def make(adapters=None, **web):
+    def make(offer=None, **web):
+        """`offer(context)` may start other real adapters and offer their verbs first."""
         audio, clock = SilentAudio(), FakeClock()
-        engine = Engine(new_state(Settings(receptive_default_minutes=20), library), audio,
+        settings = Settings(receptive_default_minutes=20)
+        engine = Engine(new_state(settings, library), audio,
                         room={"id": "test-room", "name": "Room A"})
         engine.start()
         engines.append(engine)
-        app = create_app(engine, WebConfig(**web), Credentials(state_dir), adapters, clock)
+        context = adapter_context(engine, "web", WebConfig(**web), tmp_path, settings)
+        if offer is not None:
+            offer(context)
+        app = create_app(context, context.config, Credentials(state_dir), clock)
         return SimpleNamespace(app=app, client=app.test_client(), engine=engine, audio=audio,
-                               clock=clock, state_dir=state_dir)
+                               clock=clock, state_dir=state_dir, context=context)
     yield make
     for engine in engines:
         engine.shutdown(fade_s=0)

@@ -11,6 +11,8 @@ from appliance.config import load_config
 from appliance.errors import ConfigError
 from appliance.playlist import load_playlist
 
+pytestmark = pytest.mark.fast
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -117,7 +119,7 @@ def test_an_empty_playlist_is_a_clear_refusal_not_a_crash(tmp_path):
     (tmp_path / "playlists" / "welcome.m3u").write_text("#EXTM3U\n")
     for kind in ("ambient", "receptive"):
         (tmp_path / "playlists" / f"{kind}.m3u").write_text("")
-    (tmp_path / "config.toml").write_text("")
+    (tmp_path / "config.toml").write_text("[room]\n")  # every key at its default
     cfg = load_config(tmp_path / "config.toml")
     state = new_state(cfg.settings, cfg.library)
     for cmd, reason in ((c.Welcome(), "welcome: the welcome playlist is empty"),

@@ -16,6 +16,8 @@ import pytest
 from .conftest import WELCOME_HZ, write_config
 from .sound import rms_db
 
+pytestmark = pytest.mark.sound
+
 SILENT_DB = -70.0
 
 

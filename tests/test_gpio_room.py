@@ -12,6 +12,8 @@ import pytest
 
 from .conftest import AMBIENT_HZ, WELCOME_HZ
 
+pytestmark = pytest.mark.sound
+
 HEARD_DB = -60.0
 
 GPIO_TOML = """

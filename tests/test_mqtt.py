@@ -13,6 +13,10 @@ from appliance.verbs import parse_command
 
 from .conftest import WELCOME_HZ, write_config
 
+import pytest
+
+pytestmark = pytest.mark.broker
+
 PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
 STATE_KEYS = {"phase", "remaining_s", "ends_at", "volume", "cap", "now_playing"}
 

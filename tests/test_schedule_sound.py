@@ -19,6 +19,10 @@ from appliance.schedule.scheduler import Scheduler
 from .conftest import AMBIENT_HZ
 from .sound import FULL_SCALE_TONE_DB
 
+import pytest
+
+pytestmark = pytest.mark.sound
+
 BERLIN = ZoneInfo("Europe/Berlin")
 HEARD_DB = -60.0
 SCHEDULE = """

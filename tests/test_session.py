@@ -9,6 +9,8 @@ from appliance.session import (ACTIVE, AMBIENT, FOREGROUND_CH, IDLE, RECEPTIVE, 
                                now_playing, remaining_s, step)
 from appliance.session import commands as c
 
+pytestmark = pytest.mark.fast
+
 AMB = (Track("/m/drone.wav", "Drone"),)
 WEL = (Track("/m/hello.wav", "Hello song"), Track("/m/goodmorning.ogg", "Good morning"))
 REC = tuple(Track(f"/m/r{i}.wav", f"Pad {i}") for i in range(1, 4))

@@ -13,6 +13,9 @@ from appliance.levels import level_to_db
 from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ
 from .sound import FULL_SCALE_TONE_DB, rms_db
 
+import pytest
+
+
 SILENT_DB = -70.0   # below this a 10 ms window counts as silence
 HEARD_DB = -60.0    # above this a tone counts as heard
 
@@ -29,6 +32,7 @@ def longest_silence(rec, start, end, width=0.01) -> float:
     return longest
 
 
+@pytest.mark.sound
 def test_ambient_plays_at_its_level_below_the_cap(room_factory, recorder):
     room = room_factory(audio={"ambient_level": 40, "cap": 80})
     with room:
@@ -43,6 +47,7 @@ def test_ambient_plays_at_its_level_below_the_cap(room_factory, recorder):
         assert db <= heard_at(80)
 
 
+@pytest.mark.sound
 def test_welcome_is_heard_at_once_and_crossfades_without_a_gap(room_factory, recorder):
     room = room_factory()
     with room:
@@ -62,6 +67,7 @@ def test_welcome_is_heard_at_once_and_crossfades_without_a_gap(room_factory, rec
     assert ambient_after < ambient_before - 20
 
 
+@pytest.mark.sound
 def test_quiet_reaches_silence_within_its_time(room_factory, recorder):
     room = room_factory(audio={"quiet_s": 1.5})
     with room:
@@ -80,6 +86,7 @@ def test_quiet_reaches_silence_within_its_time(room_factory, recorder):
     assert after and max(after) < SILENT_DB, f"still heard after quiet_s: {max(after):.1f} dB"
 
 
+@pytest.mark.sound
 def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorder, tones, tmp_path):
     # full-scale tracks, room volume at the cap: every track start must stay under it
     room = room_factory(audio={"cap": 60, "volume": 60, "ambient_level": 60})
@@ -107,6 +114,7 @@ def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorde
     assert loudest > ceiling - 3, "the test never came near the cap"
 
 
+@pytest.mark.sound
 def test_receptive_block_ends_on_time_with_a_fade_that_only_goes_down(room_factory, recorder):
     room = room_factory(receptive={"fade_out_s": 3})
     with room:
@@ -125,6 +133,7 @@ def test_receptive_block_ends_on_time_with_a_fade_that_only_goes_down(room_facto
     assert fade[0] - fade[-1] > 20, "no real fade at the end"
 
 
+@pytest.mark.sound
 def test_a_corrupt_track_is_skipped_and_the_next_heard(room_factory, recorder, tones):
     room = room_factory(playlists={"receptive": [
         ("Broken", tones / "corrupt.wav"), ("Not music", tones / "not-audio.ogg"),
@@ -140,6 +149,7 @@ def test_a_corrupt_track_is_skipped_and_the_next_heard(room_factory, recorder, t
     assert any("Broken" in n for n in notices) and any("Not music" in n for n in notices)
 
 
+@pytest.mark.sound
 def test_a_track_deleted_after_loading_is_skipped(room_factory, recorder, tones, tmp_path):
     doomed = tmp_path / "doomed.wav"
     doomed.write_bytes((tones / "receptive-2.wav").read_bytes())
@@ -155,6 +165,7 @@ def test_a_track_deleted_after_loading_is_skipped(room_factory, recorder, tones,
     assert onset is not None and onset - sent <= 2.0
 
 
+@pytest.mark.sound
 def test_alsa_path_caps_below_the_player(room_factory, recorder):
     """The Pi's path: libVLC -> ALSA cap stage -> device (here ALSA's pulse plugin)."""
     room = room_factory(audio={"output": "alsa", "alsa_device": "pulse", "cap": 50,
@@ -181,6 +192,7 @@ class _RawVolume:
         deck.player.audio_set_volume(volume)  # from the test thread: a deliberate abuse
 
 
+@pytest.mark.fast
 def test_the_pi_cap_stage_with_its_own_small_mixer_is_valid_alsa_config(tmp_path):
     """No sound card here: alsa-lib must accept the config and fail only on the missing card."""
     import os

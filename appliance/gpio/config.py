@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 from ..schema import Problems, Section
-from ..verbs import BadRequest, parse_command
+from ..errors import InvalidArgument
+from ..verbs import TABLE, number_problem, parse_command
+
+HOLD = TABLE["button"].arg("hold_s")  # a hold in config is what a virtual press may be
 
 SECTIONS = ("gpio", "buttons", "lights")
 FACTORIES = ("auto", "lgpio", "mock")
@@ -79,7 +82,7 @@ class GpioConfig:
     lights: tuple = ()
 
 
-def parse(data: dict, problems: Problems, base: Path):
+def parse(data: dict, problems: Problems, base: Path, library=None):
     """Return GpioConfig, or None when none of the sections is there (the adapter stays off)."""
     if not any(name in data for name in SECTIONS):
         return None
@@ -189,8 +192,8 @@ def _action(s: Section, key: str) -> Optional[Action]:
         if rest:
             minutes = parse_command("receptive", {"minutes": rest[0]}).minutes
             if minutes <= 0:
-                raise BadRequest(f"receptive: minutes must be more than 0, not {minutes:g}")
-    except BadRequest as exc:
+                raise InvalidArgument(f"receptive: minutes must be more than 0, not {minutes:g}")
+    except InvalidArgument as exc:
         s.problems.add(where, str(exc))
         return None
     return Action(verb, minutes)
@@ -210,10 +213,8 @@ def _button(index: int, table: dict, problems: Problems, used: dict):
     on_hold = _action(s, "on_hold")
     hold_s = s.number("hold_s", 2.0)
     debounce_s = s.number("debounce_s", 0.05)
-    if hold_s <= 0:
-        problems.add(f"{s.name}.hold_s", f"must be more than 0, not {hold_s:g}")
-    elif hold_s > 30:
-        problems.add(f"{s.name}.hold_s", f"must be at most 30 seconds, not {hold_s:g}")
+    if number_problem(HOLD, hold_s):
+        problems.add(f"{s.name}.hold_s", number_problem(HOLD, hold_s))
     if debounce_s < 0 or debounce_s > 1:
         problems.add(f"{s.name}.debounce_s", f"must be between 0 and 1, not {debounce_s:g}")
     elif on_hold is not None and hold_s > 0 and debounce_s >= hold_s:

@@ -115,7 +115,7 @@ def _scene(name: str, entries, problems: Problems) -> tuple:
     return tuple(publishes)
 
 
-def parse(data: dict, problems: Problems, base: Path):
+def parse(data: dict, problems: Problems, base: Path, library=None):
     """Return this adapter's config (None: not configured, the adapter stays off)."""
     if "mqtt" not in data:
         return None
