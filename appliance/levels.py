@@ -13,7 +13,6 @@ import math
 
 DB_PER_STEP = 0.5
 SILENCE_DB = -50.0  # level 0; a fade treats it as the floor, then mutes
-FULL_SCALE_DB = 0.0
 
 
 def level_to_db(level: float) -> float:
@@ -22,12 +21,6 @@ def level_to_db(level: float) -> float:
     if level <= 0:
         return SILENCE_DB
     return (level - 100.0) * DB_PER_STEP
-
-
-def db_to_level(db: float) -> float:
-    if db <= SILENCE_DB:
-        return 0.0
-    return min(100.0, 100.0 + db / DB_PER_STEP)
 
 
 def db_to_amplitude(db: float) -> float:

@@ -267,10 +267,6 @@ class Registry:
                                  f"{TABLE[verb].owner}")
         self._handlers.update(handlers)
 
-    def withdraw(self, owner: str):
-        for verb in [v for v in self._handlers if TABLE[v].owner == owner]:
-            del self._handlers[verb]
-
     def offers(self, verb: str) -> bool:
         return verb in self._handlers or (verb in TABLE and TABLE[verb].owner == "engine")
 

@@ -66,8 +66,8 @@ on_press = "welcome"
         assert room.ask("welcome")["ok"]  # the CLI (and the panel) still run the room
         assert room.daemon.adapters["gpio"].virtual_buttons() == []
         assert room.ask("button", name="welcome") == {
-            "ok": False, "error": 'button: presses can only be simulated with [gpio] '
-                                  'pin_factory = "mock"'}
+            "ok": False, "kind": "refused",
+            "error": 'button: presses can only be simulated with [gpio] pin_factory = "mock"'}
 
 
 class FlakyPin(MockPWMPin):

@@ -118,7 +118,7 @@ def test_commands_over_mqtt_drive_the_room_and_are_heard(room_factory, recorder,
     rec = recorder.take()
     onset = rec.onset(WELCOME_HZ, after=sent, threshold_db=-60)
     assert onset is not None and onset < heard_until, "the welcome song was not heard"
-    assert results(sub) == [{"action": a, "ok": True, "error": None}
+    assert results(sub) == [{"action": a, "ok": True, "error": None, "kind": None}
                             for a in ("ambient", "welcome", "volume", "receptive")]
 
 
@@ -145,7 +145,9 @@ def test_bad_command_messages_are_ignored_and_logged_once(room_factory, mosquitt
     got = results(sub)
     assert [r["ok"] for r in got] == [False] * len(bad) + [True, False]
     errors = [r["error"] for r in got]
-    assert "not JSON" in errors[0] and "minutes must be a number" in errors[1]
+    assert "not valid JSON" in errors[0] and "minutes must be a number" in errors[1]
+    assert [r["kind"] for r in got[:len(bad)]] == ["invalid"] * 3 + ["unknown"] * 2 + [
+        "invalid"] * 2
     assert "JSON object" in errors[2] and "unknown command 'dance'" in errors[3]
     assert "over 4096" in errors[5] and "unexpected argument 'now'" in errors[6]
     dance_lines = [r for r in caplog.records if "cmd/dance" in r.getMessage()]

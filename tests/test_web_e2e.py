@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.session.phases import TRANSITIONS, Phase
 from appliance.web.config import WebConfig
 from appliance.web.secrets_store import Credentials, set_passphrase
 
@@ -31,6 +32,16 @@ HEARD_DB = -45.0
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+
+
+def enabled_buttons(page) -> list:
+    return sorted(page.eval_on_selector_all("[data-verb]:not(.unavailable)",
+                                            "els => els.map(e => e.dataset.verb)"))
+
+
+def enabled_by_the_table(page, phase) -> list:
+    shown = page.eval_on_selector_all("[data-verb]", "els => els.map(e => e.dataset.verb)")
+    return sorted(verb for verb in shown if phase in TRANSITIONS[verb])
 
 
 @pytest.fixture
@@ -66,6 +77,7 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         page.click("text=Unlock")
         sync_api.expect(page.locator("#phase")).to_have_text("Ready")
         sync_api.expect(page.locator("#live")).to_have_text("live")  # the event stream is open
+        assert enabled_buttons(page) == enabled_by_the_table(page, Phase.IDLE)
         page.screenshot(path=str(ARTIFACTS / "web-panel-ready-360x640.png"))
 
         # everything a therapist needs fits the screen: no sideways scroll, big targets
@@ -96,6 +108,8 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         page.click("[data-verb=receptive]")
         sync_api.expect(page.locator("#phase")).to_have_text("Receptive")
         sync_api.expect(page.locator("#countdown")).to_have_text(re.compile(r"^4:5\d$"))
+        assert enabled_buttons(page) == enabled_by_the_table(page, Phase.RECEPTIVE)
+        assert "welcome" not in enabled_buttons(page)  # dimmed, and still says why:
         page.click("[data-verb=welcome]")  # not now: the page says why in plain words
         sync_api.expect(page.locator("#message")).to_contain_text(
             "Not now. Welcome: not possible during receptive")

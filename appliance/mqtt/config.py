@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Optional
 
 from ..schema import Problems, Section
+from ..session.phases import Phase
 
 SECTIONS = ("mqtt",)
-PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
 #: published right after the reflection scene, whenever reflection begins
 CUE = "reflection_cue"
-SCENE_NAMES = PHASES + (CUE,)
+SCENE_NAMES = tuple(str(phase) for phase in Phase) + (CUE,)  # one scene per phase, and the cue
 
 
 @dataclass(frozen=True)
