@@ -21,13 +21,13 @@ EXIT_CODE = {Busy: EXIT_REFUSED, Refused: EXIT_REFUSED, InvalidArgument: EXIT_CO
 def socket_path(args) -> Path:
     if args.socket:
         return Path(args.socket)
-    from .config import default_config_path, read_socket_path
+    from .paths import default_config_path, read_socket_path
     return read_socket_path(args.config or default_config_path())
 
 
 def ask(args, verb: str, payload: dict | None = None, timeout: float | None = None):
     """(answer, None), or (None, the typed CommandError the daemon answered with)."""
-    from .control import ANSWER_TIMEOUT_S, request
+    from .control_client import ANSWER_TIMEOUT_S, request
     answer = request(socket_path(args), verb, payload or {},
                      timeout=timeout or ANSWER_TIMEOUT_S + 2)
     if answer.get("ok"):

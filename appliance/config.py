@@ -9,7 +9,6 @@ Relative paths are relative to the config file's folder, so the demo runs from a
 from __future__ import annotations
 
 import importlib
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Optional
 
 from .adapters import ADAPTERS
 from .errors import ConfigError, PlaylistError
+from .paths import DEFAULT_SOCKET, default_config_path, read_text
+from .paths import resolve as _resolve
 from .playlist import load_playlist
 from .schema import Problems, Section, key, unknown_keys
 from .session.model import Library, Settings
@@ -59,7 +60,7 @@ class PlaylistsConfig:
 
 @dataclass(frozen=True)
 class ControlConfig:
-    socket: str = key("run/control.sock")  # systemd: /run/therapy-room/control.sock
+    socket: str = key(DEFAULT_SOCKET)  # systemd: /run/therapy-room/control.sock
 
 
 @dataclass(frozen=True)
@@ -121,46 +122,6 @@ def _clamped(v: dict) -> dict:
 
 
 # --- reading ----------------------------------------------------------------------------------
-
-def default_config_path() -> Path:
-    return Path(os.environ.get("APPLIANCE_CONFIG", "config.toml"))
-
-
-def _resolve(base: Path, value: str) -> Path:
-    p = Path(os.path.expanduser(value))
-    return p if p.is_absolute() else base / p
-
-
-def read_text(path: Path) -> str:
-    """The file's text, or ConfigError with one line: unreadable, not UTF-8, or empty (an
-    empty config is almost always a truncated one: nothing starts on defaults by mistake)."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config ({exc.strerror or exc})"]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise ConfigError([f"{path}: not UTF-8 text (line {line}); save it as UTF-8"]) \
-            from None
-    if not text.strip():
-        raise ConfigError([f"{path}: the file is empty; a config needs at least one section "
-                           "(see config.toml in the repository)"])
-    return text
-
-
-def read_socket_path(path: Path) -> Path:
-    """Only the control socket's path: what the CLI verbs need, even from a broken config."""
-    raw = ControlConfig.socket
-    try:
-        data = tomllib.loads(read_text(path))
-        value = data.get("control", {}).get("socket", raw)
-        raw = value if isinstance(value, str) else raw
-    except (ConfigError, tomllib.TOMLDecodeError, AttributeError):
-        pass
-    return _resolve(Path(path).resolve().parent, raw)
-
 
 def load_config(path: Optional[Path] = None, check_media: bool = True) -> Config:
     path = Path(path or default_config_path())

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from typing import Optional
 
+
 from .errors import CommandError, ControlError, InvalidInput
 from .wire import parse_json
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 16 * 1024
 MAX_CLIENTS = 16
 CLIENT_TIMEOUT_S = 5.0
-ANSWER_TIMEOUT_S = 5.0
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -136,33 +136,3 @@ def _alive(path: Path) -> bool:
             return True
         except OSError:
             return False
-
-
-def request(path: Path, verb: str, args: Optional[dict] = None,
-            timeout: float = ANSWER_TIMEOUT_S + 2) -> dict:
-    """Send one request to a running daemon (used by the CLI and tests)."""
-    payload = json.dumps({"verb": verb, "args": args or {}}).encode() + b"\n"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect(str(path))
-        except FileNotFoundError:
-            raise ControlError(f"{path}: no appliance is running (socket not found)") from None
-        except PermissionError:
-            raise ControlError(f"{path}: permission denied (are you in the appliance's group?)"
-                               ) from None
-        except OSError as exc:
-            raise ControlError(f"{path}: cannot connect ({exc.strerror or exc})") from None
-        s.sendall(payload)
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                break
-    try:
-        return json.loads(b"".join(chunks).decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ControlError(f"{path}: the daemon answered something unreadable") from None

@@ -19,7 +19,6 @@ from typing import Callable, Mapping, Optional
 from urllib.parse import unquote
 
 from .errors import InvalidArgument, UnknownCommand
-from .session import commands as c
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -77,14 +76,6 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
     Verb("mqtt", owner="mqtt", help="the broker connection and topics"),
 )}
 
-#: the verbs of the room itself, and how each becomes a session command
-_BUILD: dict[str, Callable[[dict], object]] = {
-    "welcome": lambda a: c.Welcome(a.get("track")),
-    "receptive": lambda a: c.Receptive(a["minutes"]),
-    "volume": lambda a: c.Volume(a["level"]),
-    "volume_up": lambda a: c.VolumeStep(c.VOLUME_STEP),
-    "volume_down": lambda a: c.VolumeStep(-c.VOLUME_STEP),
-}
 ROOM_VERBS = tuple(name for name, v in TABLE.items() if v.owner == "engine")
 OFF = {"gpio": "GPIO is off: no [gpio], [[buttons]] or [[lights]] in config.toml",
        "schedule": "the schedule is off: add a [schedule] section to config.toml",
@@ -133,8 +124,21 @@ def parse_command(verb, args=None):
     clean = validate(verb, args)
     if TABLE[verb].owner != "engine":
         raise UnknownCommand(f"{verb}: not a command for the room")
-    build = _BUILD.get(verb)
-    return build(clean) if build else c.VERBS[verb]()
+    return _command(verb, clean)
+
+
+def _command(verb: str, args: dict):
+    """The session command of a room verb (imported here: the CLI never needs the core)."""
+    from .session import commands as c
+    if verb == "welcome":
+        return c.Welcome(args.get("track"))
+    if verb == "receptive":
+        return c.Receptive(args["minutes"])
+    if verb == "volume":
+        return c.Volume(args["level"])
+    if verb in ("volume_up", "volume_down"):
+        return c.VolumeStep(c.VOLUME_STEP if verb == "volume_up" else -c.VOLUME_STEP)
+    return c.VERBS[verb]()
 
 
 def check_label(label) -> Optional[str]:
@@ -276,8 +280,7 @@ class Registry:
         clean = validate(verb, args)
         spec = TABLE[verb]
         if spec.owner == "engine":
-            build = _BUILD.get(verb)
-            command = build(clean) if build else c.VERBS[verb]()
+            command = _command(verb, clean)
             message = self.engine.submit(command, source=source).result(self.answer_timeout_s)
             return {"ok": True, "message": message, "status": self.engine.status_dict()}
         handler = self._handlers.get(verb)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_config
-from appliance.control import request
+from appliance.control_client import request
 from appliance.engine import AudioOutput
 
 from .sound import PulseServer, Recorder, write_tone

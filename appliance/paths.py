@@ -1,0 +1,52 @@
+"""Finding and reading config.toml, and the control socket's path in it: what every CLI verb
+needs, kept apart from the config model so `appliance status` imports almost nothing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_SOCKET = "run/control.sock"  # [control] socket (systemd: /run/therapy-room/...)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("APPLIANCE_CONFIG", "config.toml"))
+
+
+def resolve(base: Path, value: str) -> Path:
+    """A path from config: relative to the config file's folder, `~` expanded."""
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or ConfigError with one line: unreadable, not UTF-8, or empty (an
+    empty config is almost always a truncated one: nothing starts on defaults by mistake)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config ({exc.strerror or exc})"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: not UTF-8 text (line {line}); save it as UTF-8"]) \
+            from None
+    if not text.strip():
+        raise ConfigError([f"{path}: the file is empty; a config needs at least one section "
+                           "(see config.toml in the repository)"])
+    return text
+
+
+def read_socket_path(path: Path) -> Path:
+    """Only the control socket's path, even from a broken config (the daemon that runs on
+    it must have read it, so the default is right when the file cannot say)."""
+    import tomllib
+    raw = DEFAULT_SOCKET
+    try:
+        value = tomllib.loads(read_text(path)).get("control", {}).get("socket", raw)
+        raw = value if isinstance(value, str) else raw
+    except (ConfigError, tomllib.TOMLDecodeError, AttributeError):
+        pass
+    return resolve(Path(path).resolve().parent, raw)
