@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from pathlib import Path
 
 from .adapters import ADAPTERS
 from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused
@@ -15,7 +14,8 @@ from .errors import ApplianceError, ConfigError
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv[0] if argv else None).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -94,6 +94,7 @@ def cmd_check_config(args) -> int:
 
 def cmd_demo_media(args) -> int:
     from .demo_media import make_demo_media
+    from pathlib import Path
     made = make_demo_media(Path(args.dir), overwrite=args.overwrite)
     print(f"{args.dir}: {len(made)} demo tracks written" if made
           else f"{args.dir}: demo tracks already there")
@@ -152,30 +153,46 @@ def _verb(name, arg_names=()):
     return run
 
 
-def _parser() -> argparse.ArgumentParser:
+ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
+              "volume")
+OWN = ("run", "check-config", "demo-media", "status") + ROOM_VERBS
+
+
+def _parser(wanted=None) -> argparse.ArgumentParser:
+    """The command line. When `wanted` is one of our own subcommands only that one is built
+    (each costs about a millisecond, which a Pi multiplies); otherwise all of them, so help
+    and mistakes show the full list."""
+    def want(name):
+        return wanted not in OWN or name == wanted
+
     p = argparse.ArgumentParser(prog="appliance", description="Therapy-room sound appliance")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None,
+    common.add_argument("--config", default=None,
                         help="config file (default: $APPLIANCE_CONFIG or ./config.toml)")
     common.add_argument("--socket", default=None, help="control socket (default: from config)")
     sub = p.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("run", parents=[common], help="run the appliance")
-    s.set_defaults(func=cmd_run)
-    s = sub.add_parser("check-config", parents=[common], help="check a config and exit")
-    s.set_defaults(func=cmd_check_config)
-    s = sub.add_parser("demo-media", help="write synthesised demo tracks into DIR")
-    s.add_argument("dir")
-    s.add_argument("--overwrite", action="store_true")
-    s.set_defaults(func=cmd_demo_media)
-    s = sub.add_parser("status", parents=[common], help="show what the room is doing")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_status)
+    if want("run"):
+        s = sub.add_parser("run", parents=[common], help="run the appliance")
+        s.set_defaults(func=cmd_run)
+    if want("check-config"):
+        s = sub.add_parser("check-config", parents=[common], help="check a config and exit")
+        s.set_defaults(func=cmd_check_config)
+    if want("demo-media"):
+        s = sub.add_parser("demo-media", help="write synthesised demo tracks into DIR")
+        s.add_argument("dir")
+        s.add_argument("--overwrite", action="store_true")
+        s.set_defaults(func=cmd_demo_media)
+    if want("status"):
+        s = sub.add_parser("status", parents=[common], help="show what the room is doing")
+        s.add_argument("--json", action="store_true")
+        s.set_defaults(func=cmd_status)
+    if wanted in OWN and wanted not in ROOM_VERBS:
+        return p
 
     # the room's verbs, with their arguments checked by the one table
     from .verbs import TABLE
-    for name in ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end",
-                 "next", "volume"):
+    for name in filter(want, ROOM_VERBS):
         s = sub.add_parser(name, parents=[common], help=TABLE[name].help)
         names = ()
         if name == "welcome":
@@ -186,10 +203,11 @@ def _parser() -> argparse.ArgumentParser:
             names = ("minutes",) if name == "receptive" else ("level",)
             s.add_argument(names[0], type=arg_type(name, names[0]))
         s.set_defaults(func=_verb(name, names))
-    for name in ADAPTERS:  # each adapter's own verbs (its cli.py), imported only when asked
+    if wanted in OWN:
+        return p
+    for name in ADAPTERS:  # each adapter's own subcommands (its cli.py)
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
-
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
 from .errors import Busy, EngineFailed, InvalidArgument, Refused, UnknownCommand, from_kind
 
 EXIT_REFUSED = 1      # the room said no, or it was busy: the reason is printed
@@ -18,9 +16,9 @@ EXIT_CODE = {Busy: EXIT_REFUSED, Refused: EXIT_REFUSED, InvalidArgument: EXIT_CO
              UnknownCommand: EXIT_CONFIG, EngineFailed: EXIT_UNREACHABLE}
 
 
-def socket_path(args) -> Path:
+def socket_path(args) -> str:
     if args.socket:
-        return Path(args.socket)
+        return args.socket
     from .paths import default_config_path, read_socket_path
     return read_socket_path(args.config or default_config_path())
 

@@ -17,7 +17,7 @@ from typing import Optional
 from .adapters import ADAPTERS
 from .errors import ConfigError, PlaylistError
 from .paths import DEFAULT_SOCKET, default_config_path, read_text
-from .paths import resolve as _resolve
+from .paths import resolve
 from .playlist import load_playlist
 from .schema import Problems, Section, key, unknown_keys
 from .session.model import Library, Settings
@@ -122,6 +122,10 @@ def _clamped(v: dict) -> dict:
 
 
 # --- reading ----------------------------------------------------------------------------------
+
+def _resolve(base: Path, value: str) -> Path:
+    return Path(resolve(base, value))
+
 
 def load_config(path: Optional[Path] = None, check_media: bool = True) -> Config:
     path = Path(path or default_config_path())

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
-
 from .errors import ControlError
 
 ANSWER_TIMEOUT_S = 5.0  # how long the daemon waits for the engine before answering "busy"
 
 
-def request(path: Path, verb: str, args: dict | None = None,
+def request(path, verb: str, args: dict | None = None,
             timeout: float = ANSWER_TIMEOUT_S + 2) -> dict:
     """Send one request to a running daemon (used by the CLI and tests)."""
     payload = json.dumps({"verb": verb, "args": args or {}}).encode() + b"\n"

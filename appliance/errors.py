@@ -13,8 +13,6 @@ never the text; the text is the one line a person reads:
 """
 from __future__ import annotations
 
-from typing import Optional
-
 
 class ApplianceError(Exception):
     """Anything the appliance reports to a person as one clear line."""
@@ -65,7 +63,7 @@ class InvalidArgument(CommandError, ValueError):
     """An argument is missing, of the wrong type, out of range or not expected."""
     kind = "invalid"
 
-    def __init__(self, message: str, argument: Optional[str] = None):
+    def __init__(self, message: str, argument: str | None = None):
         super().__init__(message)
         self.argument = argument  # the argument's name, when one is to blame
 
@@ -84,6 +82,6 @@ KINDS = {cls.kind: cls for cls in (Busy, Refused, InvalidArgument, UnknownComman
                                    EngineFailed)}
 
 
-def from_kind(kind: Optional[str], message: str) -> CommandError:
+def from_kind(kind: str | None, message: str) -> CommandError:
     """The typed error a wire answer ({"kind", "error"}) stands for."""
     return KINDS.get(kind or "", Refused)(message)

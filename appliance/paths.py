@@ -1,30 +1,31 @@
 """Finding and reading config.toml, and the control socket's path in it: what every CLI verb
-needs, kept apart from the config model so `appliance status` imports almost nothing."""
+needs, kept apart from the config model (and from pathlib) so `appliance status` imports
+almost nothing. Paths here are strings; the config model makes them Paths."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from .errors import ConfigError
 
 DEFAULT_SOCKET = "run/control.sock"  # [control] socket (systemd: /run/therapy-room/...)
 
 
-def default_config_path() -> Path:
-    return Path(os.environ.get("APPLIANCE_CONFIG", "config.toml"))
+def default_config_path() -> str:
+    return os.environ.get("APPLIANCE_CONFIG", "config.toml")
 
 
-def resolve(base: Path, value: str) -> Path:
-    """A path from config: relative to the config file's folder, `~` expanded."""
-    p = Path(os.path.expanduser(value))
-    return p if p.is_absolute() else base / p
+def resolve(base, value: str) -> str:
+    """A path from config: relative to the config file's folder `base`, `~` expanded."""
+    path = os.path.expanduser(value)
+    return path if os.path.isabs(path) else os.path.join(os.fspath(base), path)
 
 
-def read_text(path: Path) -> str:
+def read_text(path) -> str:
     """The file's text, or ConfigError with one line: unreadable, not UTF-8, or empty (an
     empty config is almost always a truncated one: nothing starts on defaults by mistake)."""
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config ({exc.strerror or exc})"]) from None
     try:
@@ -39,7 +40,7 @@ def read_text(path: Path) -> str:
     return text
 
 
-def read_socket_path(path: Path) -> Path:
+def read_socket_path(path) -> str:
     """Only the control socket's path, even from a broken config (the daemon that runs on
     it must have read it, so the default is right when the file cannot say)."""
     import tomllib
@@ -49,4 +50,4 @@ def read_socket_path(path: Path) -> Path:
         raw = value if isinstance(value, str) else raw
     except (ConfigError, tomllib.TOMLDecodeError, AttributeError):
         pass
-    return resolve(Path(path).resolve().parent, raw)
+    return resolve(os.path.dirname(os.path.abspath(path)), raw)

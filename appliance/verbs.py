@@ -13,38 +13,44 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Callable, Mapping, Optional
-from urllib.parse import unquote
+from collections.abc import Callable, Mapping
 
 from .errors import InvalidArgument, UnknownCommand
+
+# plain classes, and no module that only one kind of argument needs: the command line
+# imports this table to check its arguments, and every millisecond of it is the CLI's
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 MAX_TEXT = 200
 
 
-@dataclass(frozen=True)
 class Arg:
-    name: str
-    kind: str                      # number | whole | track | name | label | datetime
-    required: bool = True
-    low: Optional[float] = None    # inclusive
-    above: Optional[float] = None  # exclusive
-    high: Optional[float] = None   # inclusive
+    __slots__ = ("name", "kind", "required", "low", "above", "high")
+
+    def __init__(self, name: str, kind: str, required: bool = True, low: float | None = None,
+                 above: float | None = None, high: float | None = None):
+        self.name = name
+        self.kind = kind          # number | whole | track | name | label | datetime
+        self.required = required
+        self.low = low            # inclusive
+        self.above = above        # exclusive
+        self.high = high          # inclusive
 
     def clean(self, verb: str, value):
         """The value as the command needs it; InvalidArgument naming it otherwise."""
         return _CLEAN[self.kind](self, f"{verb}: {self.name}", value)
 
 
-@dataclass(frozen=True)
 class Verb:
-    name: str
-    args: tuple[Arg, ...] = ()
-    owner: str = "engine"          # who carries it out: engine, gpio, schedule, mqtt
-    help: str = ""
+    __slots__ = ("name", "args", "owner", "help")
+
+    def __init__(self, name: str, args: tuple[Arg, ...] = (), owner: str = "engine",
+                 help: str = ""):
+        self.name = name
+        self.args = args
+        self.owner = owner        # who carries it out: engine, gpio, schedule, mqtt
+        self.help = help
 
     def arg(self, name: str) -> Arg:
         return next(a for a in self.args if a.name == name)
@@ -141,7 +147,7 @@ def _command(verb: str, args: dict):
     return c.VERBS[verb]()
 
 
-def check_label(label) -> Optional[str]:
+def check_label(label) -> str | None:
     """Why `label` is not an acceptable client code (None: it is). Config and the schedule's
     file use this too."""
     if not isinstance(label, str) or not LABEL_RE.match(label):
@@ -150,7 +156,7 @@ def check_label(label) -> Optional[str]:
     return None
 
 
-def number_problem(arg: Arg, value: float) -> Optional[str]:
+def number_problem(arg: Arg, value: float) -> str | None:
     """Why a number is outside `arg`'s limits (None: inside)."""
     high = "" if arg.high is None else f" and at most {arg.high:g}"
     if arg.above is not None:
@@ -211,6 +217,7 @@ def _track(arg: Arg, where: str, value):
     name with the loaded playlist only, and path-like names are refused before that."""
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
         raise InvalidArgument(f"{where} must be a track name from the playlist", arg.name)
+    from urllib.parse import unquote
     if _path_like(value) or _path_like(unquote(value)):
         raise InvalidArgument(f"{where} must be a track name from the playlist, not a path",
                               arg.name)
@@ -235,6 +242,7 @@ def _label(arg: Arg, where: str, value):
 
 def _datetime(arg: Arg, where: str, value):
     """The shape only: the schedule reads it in its own time zone."""
+    from datetime import datetime
     ok = isinstance(value, str) and len(value) <= 40
     try:
         ok = ok and datetime.fromisoformat(value.strip()) is not None

@@ -192,7 +192,7 @@ def test_verbs_still_find_the_socket_in_a_broken_config(tmp_path):
     path = tmp_path / "config.toml"
     for content in (b"", b"\xff\xfe", b"[control\n", b'[control]\nsocket = 5\n'):
         path.write_bytes(content)
-        assert read_socket_path(path) == tmp_path / "run" / "control.sock"
+        assert Path(read_socket_path(path)) == tmp_path / "run" / "control.sock"
 
 
 def test_a_verb_that_only_talks_to_the_socket_imports_nothing_of_the_daemon(tmp_path):
