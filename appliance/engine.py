@@ -310,10 +310,10 @@ class Engine:
             return
         self.state = outcome.state
         self._apply(outcome.effects, now)
+        if not isinstance(command, c.Tick) or self.state.phase != old_phase or outcome.effects:
+            self._publish(now)  # before the answer: whoever asked then reads the new status
         self._handling = None
         pending._finish(None, outcome.message)
-        if not isinstance(command, c.Tick) or self.state.phase != old_phase or outcome.effects:
-            self._publish(now)
 
     def _apply(self, effects, now: float, fade_s: Optional[float] = None):
         for effect in effects:

@@ -291,7 +291,7 @@ def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosq
 def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factory, mosquitto,
                                                                       subscriber_factory,
                                                                       tmp_path):
-    from .conftest import make_test_ca
+    from .broker import make_test_ca
     broker = mosquitto(tls=True)
     sub = subscriber_factory(broker.port)  # the plain listener
     stranger = make_test_ca(tmp_path, "some-other-ca")[1]
@@ -315,7 +315,7 @@ def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factor
 
 
 def test_a_broker_that_wants_a_client_certificate(room_factory, mosquitto, subscriber_factory):
-    from .conftest import make_server_cert
+    from .broker import make_server_cert
     broker = mosquitto(tls=True, client_certs=True)
     sub = subscriber_factory(broker.port)
     key, cert = make_server_cert(broker.folder, broker.ca, "room-c")

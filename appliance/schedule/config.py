@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
 from typing import Optional
@@ -49,11 +49,12 @@ def parse(data: dict, problems: Problems, base: Path, library=None):
         return None
     s = Section("schedule", data.get("schedule"), problems)
     tz = _timezone(s, problems)
+    d = {f.name: f.default for f in fields(Timing)}  # the defaults live on Timing, once
     timing = dict(
-        lead_s=s.number("lead_minutes", 10, 0, 120) * 60.0,
-        fade_in_s=s.number("fade_in_s", 60.0, 0.05, 600),
-        no_show_s=s.number("no_show_minutes", 20, 1, 240) * 60.0,
-        no_show_fade_s=s.number("no_show_fade_s", 30.0, 0.05, 600),
+        lead_s=s.number("lead_minutes", d["lead_s"] / 60, 0, 120) * 60.0,
+        fade_in_s=s.number("fade_in_s", d["fade_in_s"], 0.05, 600),
+        no_show_s=s.number("no_show_minutes", d["no_show_s"] / 60, 1, 240) * 60.0,
+        no_show_fade_s=s.number("no_show_fade_s", d["no_show_fade_s"], 0.05, 600),
         quiet_hours=_quiet_hours(s.raw("quiet_hours", []), problems))
     s.finish()
     welcome_tracks = None if library is None else library.welcome
