@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -301,8 +302,17 @@ def adapter_context(engine, name, config, folder: Path, settings=None, registry=
     return AdapterContext(name, config, room, engine, registry or Registry(engine))
 
 
+@pytest.fixture(scope="session")
+def hashed_passphrase(tmp_path_factory):
+    """PANEL_PASSPHRASE's stored hash, made once (scrypt costs 50-100 ms a time here)."""
+    from appliance.web.secrets_store import PASSPHRASE_FILE, set_passphrase
+    folder = tmp_path_factory.mktemp("passphrase")
+    set_passphrase(folder, PANEL_PASSPHRASE)
+    return folder / PASSPHRASE_FILE
+
+
 @pytest.fixture
-def web_panel(tmp_path):
+def web_panel(tmp_path, hashed_passphrase):
     """make(adapters=None, **WebConfig fields) -> a panel app on a real engine whose audio is
     a SilentAudio, with PANEL_PASSPHRASE set; .client, .engine, .audio, .clock, .state_dir."""
     from types import SimpleNamespace
@@ -312,11 +322,12 @@ def web_panel(tmp_path):
     from appliance.session.model import Library, Settings, Track
     from appliance.web.app import create_app
     from appliance.web.config import WebConfig
-    from appliance.web.secrets_store import Credentials, set_passphrase
+    from appliance.web.secrets_store import Credentials
 
     engines = []
     state_dir = tmp_path / "state"
-    set_passphrase(state_dir, PANEL_PASSPHRASE)
+    state_dir.mkdir(mode=0o700)
+    shutil.copy2(hashed_passphrase, state_dir / hashed_passphrase.name)  # as set_passphrase
     library = Library(ambient=(Track(str(tmp_path / "a.wav"), "Ambient tone"),),
                       welcome=(Track(str(tmp_path / "w.wav"), "Welcome tone"),
                                Track(str(tmp_path / "s.wav"), "Short hello")),
