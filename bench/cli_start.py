@@ -37,8 +37,8 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=30)
     args = p.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="cli-bench-"))
-    config = folder / "config.toml"
-    config.write_text('[control]\nsocket = "run/control.sock"\n')
+    config = folder / "config.toml"  # the shipped demo config, so the socket is found as usual
+    config.write_text((Path(__file__).resolve().parent.parent / "config.toml").read_text())
     engine = Engine(new_state(Settings(), Library()), SilentAudio(), room={"id": "bench"})
     engine.start()
     control = ControlSocket(Registry(engine), folder / "run" / "control.sock")

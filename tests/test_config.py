@@ -209,6 +209,30 @@ def test_a_verb_that_only_talks_to_the_socket_imports_nothing_of_the_daemon(tmp_
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     for heavy in ("vlc", "flask", "waitress", "paho", "gpiozero", "numpy", "socketserver",
-                  "appliance.config", "appliance.engine", "appliance.daemon",
+                  "tomllib", "appliance.config", "appliance.engine", "appliance.daemon",
                   "appliance.session", "appliance.control", "appliance.schema"):
         assert heavy not in imported, f"`appliance status` imports {heavy}"
+
+
+@pytest.mark.parametrize("text", [
+    '[control]\nsocket = "run/x.sock"\n', '[room]\nid = "a"\n[control]\n# note\n'
+    'socket = "/run/y.sock"  # systemd\n[state]\n', '[control]\nsocket = 5\n',
+    'control = { socket = "z.sock" }\n', '[control]\n[state]\nsocket = "no"\n',
+    '[room]\nname = "socket control"\n', '[control]\nsocket = "a\\"b"\n',
+    '# the control socket\n[control]\nsocket = "q.sock"\n',
+    '[control]\nsocket = "q.sock"\n[control]\nsocket = "r.sock"\n',
+    (REPO / "config.toml").read_text()])
+def test_the_socket_path_is_read_as_toml_reads_it(tmp_path, text):
+    """The CLI reads the plain form without tomllib (its import is most of a verb's start);
+    every form gives what tomllib gives."""
+    import tomllib
+
+    from appliance.paths import DEFAULT_SOCKET, read_socket_path
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    try:
+        want = tomllib.loads(text).get("control", {}).get("socket", DEFAULT_SOCKET)
+    except tomllib.TOMLDecodeError:
+        want = DEFAULT_SOCKET
+    want = want if isinstance(want, str) else DEFAULT_SOCKET
+    assert Path(read_socket_path(path)) == tmp_path / want
