@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import replace
 from typing import Callable, Optional, Protocol
 
 from . import session
@@ -145,7 +146,6 @@ class Engine:
         """The newest snapshot; a stuck engine shows as a fault in it."""
         status = self._status
         if status.fault is None and self.stuck_s() > self.stuck_after_s:
-            from dataclasses import replace
             return replace(status, fault=self._stuck_line())
         return status
 

@@ -12,6 +12,7 @@ import importlib
 import inspect
 import json
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -184,8 +185,8 @@ def test_every_adapter_package_has_the_shape_the_daemon_expects(name):
     assert config.SECTIONS and callable(config.parse) and callable(cli.register)
     assert list(inspect.signature(config.parse).parameters)[:4] == [
         "data", "problems", "base", "library"]
-    made = inspect.signature(adapter.create).return_annotation
-    cls = getattr(adapter, str(made).strip("'").replace("Optional[", "").rstrip("]"))
+    made = typing.get_type_hints(adapter.create)["return"]  # the class, or Optional[class]
+    cls = next(t for t in (typing.get_args(made) or (made,)) if t is not type(None))
     _conforms(cls, Adapter)
 
 
