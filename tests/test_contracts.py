@@ -177,6 +177,11 @@ def test_the_engine_and_its_test_stand_in_offer_the_same_view():
             list(inspect.signature(getattr(Engine, name)).parameters), name
 
 
+def test_button_actions_are_verbs_of_the_table():
+    from appliance.gpio.config import ACTIONS
+    assert set(ACTIONS) == set(ROOM_VERBS) - {"volume"}  # a button has no level to give
+
+
 @pytest.mark.parametrize("name", ADAPTERS)
 def test_every_adapter_package_has_the_shape_the_daemon_expects(name):
     config = importlib.import_module(f"appliance.{name}.config")

@@ -19,7 +19,8 @@ HOLD = TABLE["button"].arg("hold_s")  # a hold in config is what a virtual press
 
 SECTIONS = ("gpio", "buttons", "lights")
 FACTORIES = ("auto", "lgpio", "mock")
-#: engine verbs a button may give ('receptive' may carry minutes: "receptive 30")
+#: room verbs a button may give, most used first ('receptive' may carry minutes:
+#: "receptive 30"); tests/test_contracts.py checks them against the verb table
 ACTIONS = ("welcome", "receptive", "quiet", "next", "end", "volume_up", "volume_down",
            "ambient", "active", "reflection")
 ROOM_STATES = ("idle", "ambient", "session", "reminder", "fault")

@@ -15,6 +15,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from ..session.phases import Phase
 from .config import CUE, MqttConfig
 from .discovery import STATUS_SUFFIX, _slug, discovery_messages
 from .messages import Ignored, Topics, event_payload, parse_cmd, result_payload, state_payload
@@ -205,7 +206,7 @@ class MqttAdapter:
                 self._phase = event.get("new")
                 if self._connected:
                     self._publish_scene(self._phase)
-                    if self._phase == "reflection":
+                    if self._phase == Phase.REFLECTION:
                         self._publish_scene(CUE)
             elif event.get("type") == "command" and event.get("source") == "mqtt":
                 if self._connected:
