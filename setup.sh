@@ -51,8 +51,13 @@ make_venv() {
         rm -rf "$VENV"
         "$py" -m venv "$VENV"
     fi
+    # pip takes seconds even when all is there: skip it while pyproject.toml is unchanged
+    local stamp="$VENV/.installed$extras" want
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
     say "installing the appliance into $VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check -e ".$extras"
+    echo "$want" > "$stamp"
 }
 
 demo() {

@@ -2,33 +2,20 @@
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
-import signal
-import socket
+import importlib
 import sys
-import threading
-import time
-from pathlib import Path
 
-from .audio import cli as audio_cli
-from .config import default_config_path, load_config, read_socket_path
+from .adapters import ADAPTERS
+from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused
 from .errors import ApplianceError, ConfigError
-from .gpio import cli as gpio_cli
-from .mqtt import cli as mqtt_cli
-from .schedule import cli as schedule_cli
-from .web import cli as web_cli
 
-log = logging.getLogger("appliance")
-
-EXIT_REFUSED = 1
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
+# a verb that only talks to the socket imports no more than this: the daemon's own modules
+# (libVLC, flask, paho, gpiozero, the config model) are imported by the commands that use them
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv[0] if argv else None).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -43,6 +30,13 @@ def main(argv=None) -> int:
 # --- the daemon ---------------------------------------------------------------------------
 
 def cmd_run(args) -> int:
+    import logging
+    import signal
+    import threading
+    import time
+
+    from .config import load_config
+    log = logging.getLogger("appliance")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     started = time.monotonic()
@@ -60,9 +54,11 @@ def cmd_run(args) -> int:
         print(f"ready in {ready_s:.2f} s: room {cfg.room_id}, control socket {cfg.socket_path}",
               flush=True)
         _notify_systemd("READY=1")
-        while not stop.wait(1.0):
-            if daemon.engine.stopped.is_set():
-                log.error("the engine stopped; exiting so systemd restarts the appliance")
+        engine = daemon.engine
+        while not stop.wait(0.25):
+            if engine.stopped.is_set() or engine.stuck_s() > engine.stuck_after_s:
+                log.error("%s; exiting so systemd restarts it",
+                          engine.status().fault or "the engine stopped")
                 return 1
     finally:
         _notify_systemd("STOPPING=1")
@@ -71,6 +67,8 @@ def cmd_run(args) -> int:
 
 
 def _notify_systemd(message: str):
+    import os
+    import socket
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return
@@ -84,6 +82,7 @@ def _notify_systemd(message: str):
 
 
 def cmd_check_config(args) -> int:
+    from .config import load_config
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         print(f"warning: playlist: {problem}", file=sys.stderr)
@@ -95,6 +94,7 @@ def cmd_check_config(args) -> int:
 
 def cmd_demo_media(args) -> int:
     from .demo_media import make_demo_media
+    from pathlib import Path
     made = make_demo_media(Path(args.dir), overwrite=args.overwrite)
     print(f"{args.dir}: {len(made)} demo tracks written" if made
           else f"{args.dir}: demo tracks already there")
@@ -103,16 +103,13 @@ def cmd_demo_media(args) -> int:
 
 # --- talking to the daemon ----------------------------------------------------------------
 
-def _socket(args) -> Path:
-    return Path(args.socket) if args.socket else read_socket_path(args.config
-                                                                   or default_config_path())
-
-
 def cmd_status(args) -> int:
-    from .control import request
-    answer = request(_socket(args), "status")
+    answer, error = ask(args, "status")
+    if error:
+        return refused(error)
     status = answer.get("status", {})
     if args.json:
+        import json
         print(json.dumps(status, indent=2))
         return 0
     print(format_status(status))
@@ -142,16 +139,11 @@ def format_status(status: dict) -> str:
 
 def _verb(name, arg_names=()):
     def run(args) -> int:
-        from .control import request
-        payload = {}
-        for arg in arg_names:
-            value = getattr(args, arg)
-            if value is not None:
-                payload[arg] = value
-        answer = request(_socket(args), name, payload)
-        if not answer.get("ok"):
-            print(f"refused: {answer.get('error')}", file=sys.stderr)
-            return EXIT_REFUSED
+        payload = {arg: getattr(args, arg) for arg in arg_names
+                   if getattr(args, arg) is not None}
+        answer, error = ask(args, name, payload)
+        if error:
+            return refused(error)
         status = answer.get("status") or {}
         line = f"ok: {status.get('phase')}"
         if answer.get("message"):
@@ -161,56 +153,62 @@ def _verb(name, arg_names=()):
     return run
 
 
-def _parser() -> argparse.ArgumentParser:
+ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
+              "volume")
+OWN = ("run", "check-config", "demo-media", "status") + ROOM_VERBS
+
+
+def _parser(wanted=None) -> argparse.ArgumentParser:
+    """The command line. When `wanted` is one of our own subcommands only that one is built
+    (each costs about a millisecond, which a Pi multiplies); otherwise all of them, so help
+    and mistakes show the full list."""
+    def want(name):
+        return wanted not in OWN or name == wanted
+
     p = argparse.ArgumentParser(prog="appliance", description="Therapy-room sound appliance")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None,
+    common.add_argument("--config", default=None,
                         help="config file (default: $APPLIANCE_CONFIG or ./config.toml)")
     common.add_argument("--socket", default=None, help="control socket (default: from config)")
     sub = p.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("run", parents=[common], help="run the appliance")
-    s.set_defaults(func=cmd_run)
-    s = sub.add_parser("check-config", parents=[common], help="check a config and exit")
-    s.set_defaults(func=cmd_check_config)
-    s = sub.add_parser("demo-media", help="write synthesised demo tracks into DIR")
-    s.add_argument("dir")
-    s.add_argument("--overwrite", action="store_true")
-    s.set_defaults(func=cmd_demo_media)
-    s = sub.add_parser("status", parents=[common], help="show what the room is doing")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_status)
+    if want("run"):
+        s = sub.add_parser("run", parents=[common], help="run the appliance")
+        s.set_defaults(func=cmd_run)
+    if want("check-config"):
+        s = sub.add_parser("check-config", parents=[common], help="check a config and exit")
+        s.set_defaults(func=cmd_check_config)
+    if want("demo-media"):
+        s = sub.add_parser("demo-media", help="write synthesised demo tracks into DIR")
+        s.add_argument("dir")
+        s.add_argument("--overwrite", action="store_true")
+        s.set_defaults(func=cmd_demo_media)
+    if want("status"):
+        s = sub.add_parser("status", parents=[common], help="show what the room is doing")
+        s.add_argument("--json", action="store_true")
+        s.set_defaults(func=cmd_status)
+    if wanted in OWN and wanted not in ROOM_VERBS:
+        return p
 
-    for name, helptext in (("ambient", "start the pre-session ambient bed"),
-                           ("active", "therapist-led work: the room goes quiet"),
-                           ("reflection", "start reflection with its countdown"),
-                           ("quiet", "fade everything to silence now"),
-                           ("end", "finish the session (always via reflection)"),
-                           ("next", "move on to the next part of the session")):
-        s = sub.add_parser(name, parents=[common], help=helptext)
-        s.set_defaults(func=_verb(name))
-    s = sub.add_parser("welcome", parents=[common], help="play the welcome song")
-    s.add_argument("track", nargs="?", default=None, help="a track of the welcome playlist")
-    s.set_defaults(func=_verb("welcome", ("track",)))
-    s = sub.add_parser("receptive", parents=[common], help="a timed listening block")
-    s.add_argument("minutes", type=_number_arg("minutes"))
-    s.set_defaults(func=_verb("receptive", ("minutes",)))
-    s = sub.add_parser("volume", parents=[common], help="set the level (0-100)")
-    s.add_argument("level", type=_number_arg("level"))
-    s.set_defaults(func=_verb("volume", ("level",)))
-    for module in (audio_cli, gpio_cli, web_cli, schedule_cli, mqtt_cli):
-        module.register(sub, common)
+    # the room's verbs, with their arguments checked by the one table
+    from .verbs import TABLE
+    for name in filter(want, ROOM_VERBS):
+        s = sub.add_parser(name, parents=[common], help=TABLE[name].help)
+        names = ()
+        if name == "welcome":
+            s.add_argument("track", nargs="?", default=None, type=arg_type("welcome", "track"),
+                           help="a track of the welcome playlist")
+            names = ("track",)
+        elif name in ("receptive", "volume"):
+            names = ("minutes",) if name == "receptive" else ("level",)
+            s.add_argument(names[0], type=arg_type(name, names[0]))
+        s.set_defaults(func=_verb(name, names))
+    if wanted in OWN:
+        return p
+    # the room's sound (cards, a test tone), then each adapter's own subcommands (its cli.py)
+    for name in ("audio",) + ADAPTERS:
+        importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
-
-
-def _number_arg(name):
-    def parse(text):
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
-    parse.__name__ = name
-    return parse
 
 
 if __name__ == "__main__":

@@ -1,38 +1,77 @@
-"""Typed config from config.toml. Every problem is reported at once as 'section.key: message'.
+"""The config model: config.toml read into frozen dataclasses, every problem reported at once
+as 'section.key: message' (with a did-you-mean for unknown keys and choices).
 
+Each default and limit is written once, on its dataclass field (appliance.schema.key): the
+session's in session.model.Settings, the room's, audio output's, paths' here, each adapter's
+in its own config.py. The rules between keys are written once too, in RULES below.
 Relative paths are relative to the config file's folder, so the demo runs from any directory.
 """
 from __future__ import annotations
 
-import os
+import importlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from .adapters import ADAPTERS
 from .errors import ConfigError, PlaylistError
-from .gpio import config as gpio_config
-from .mqtt import config as mqtt_config
+from .paths import DEFAULT_SOCKET, default_config_path, read_text
+from .paths import resolve
 from .playlist import load_playlist
-from .schedule import config as schedule_config
-from .schema import Problems, Section, unknown_keys
+from .schema import Problems, Section, key, unknown_keys
 from .session.model import Library, Settings
-from .web import config as web_config
 
-OUTPUTS = ("auto", "alsa", "pulse")
-KNOWN_SECTIONS = ("room", "audio", "playlists", "receptive", "reflection", "control", "state")
-#: each adapter reads its own sections: name -> module with SECTIONS and parse()
-ADAPTER_CONFIGS = {"gpio": gpio_config, "web": web_config, "schedule": schedule_config,
-                   "mqtt": mqtt_config}
-EXTRA_SECTIONS = tuple(name for module in ADAPTER_CONFIGS.values() for name in module.SECTIONS)
+
+def _room_id_problem(value: str) -> Optional[str]:
+    if not value:  # MQTT would publish to therapy-room//state
+        return "must not be empty: it names the room on MQTT and the panel"
+    if not all(ch.isalnum() or ch in "-_" for ch in value):
+        return f"use letters, digits, '-' and '_' only, not {value!r}"
+    return None
+
+
+def _alsa_device_problem(value: str) -> Optional[str]:
+    if not value or any(ch in value for ch in '"\n\\'):
+        return f"not a usable ALSA device name: {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    id: str = key("room-1", check=_room_id_problem)  # names the room on MQTT and the panel
+    name: str = key("Therapy room")                   # shown on the panel; never a client's
 
 
 @dataclass(frozen=True)
 class AudioConfig:
     """Where the sound goes. Levels and fade times are session Settings."""
-    output: str = "auto"          # auto: PulseAudio/PipeWire when reachable, else ALSA
-    alsa_device: str = "default"  # the ALSA PCM below the appliance's cap stage
-    alsa_buffer_ms: float = 32    # own dmix buffer for a hw: device, in whole periods (alsa.py)
+    output: str = key("auto", choices=("auto", "alsa", "pulse"))  # auto: PulseAudio if there
+    alsa_device: str = key("default", check=_alsa_device_problem)  # the PCM below the cap stage
+    alsa_buffer_ms: float = key(32, 10, 500)  # own dmix buffer, whole periods (alsa.py)
+
+
+@dataclass(frozen=True)
+class PlaylistsConfig:
+    ambient: str = key("playlists/ambient.m3u")
+    welcome: str = key("playlists/welcome.m3u")
+    receptive: str = key("playlists/receptive.m3u")
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    socket: str = key(DEFAULT_SOCKET)  # systemd: /run/therapy-room/control.sock
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    dir: str = key("state")  # what must survive a restart
+
+
+#: the core's own sections: name -> the dataclasses whose fields live there
+SECTIONS = {"room": (RoomConfig,), "audio": (AudioConfig, Settings),
+            "playlists": (PlaylistsConfig,), "receptive": (Settings,),
+            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,)}
 
 
 @dataclass(frozen=True)
@@ -42,44 +81,55 @@ class Config:
     room_name: str
     audio: AudioConfig
     settings: Settings
-    playlist_paths: dict            # kind -> Path
     library: Library
     playlist_problems: tuple        # tracks left out at load, one line each
     socket_path: Path
     state_dir: Path
-    default_receptive_minutes: float = 20
     adapters: dict = field(default_factory=dict)  # adapter name -> its config (None: off)
 
 
-def default_config_path() -> Path:
-    return Path(os.environ.get("APPLIANCE_CONFIG", "config.toml"))
+# --- the rules between keys, each written once ----------------------------------------------
+
+def _levels_under_cap(v: dict, given: set) -> list:
+    """A level the file sets above the cap is a mistake; a default above it is not (the cap
+    wins, as it does for every level)."""
+    return [(f"audio.{k}", f"{v[k]:g} is above audio.cap ({v['cap']:g}); the cap always wins")
+            for k in ("volume", "ambient_level") if f"audio.{k}" in given and v[k] > v["cap"]]
 
 
-def read_socket_path(path: Path) -> Path:
-    """Only the control socket's path: what the CLI verbs need, even from a broken config."""
-    try:
-        data = tomllib.loads(Path(path).read_text())
-        raw = data.get("control", {}).get("socket", ControlDefaults.socket)
-    except (OSError, tomllib.TOMLDecodeError, AttributeError):
-        raw = ControlDefaults.socket
-    return _resolve(Path(path).resolve().parent, str(raw))
+def _receptive_lengths(v: dict, given: set) -> list:
+    low, high, default = (v["receptive_min_minutes"], v["receptive_max_minutes"],
+                          v["receptive_default_minutes"])
+    if low > high:
+        return [("receptive.min_minutes", f"{low:g} is longer than receptive.max_minutes "
+                                          f"({high:g})")]
+    if default > high:
+        return [("receptive.default_minutes", f"{default:g} is longer than "
+                                              f"receptive.max_minutes ({high:g})")]
+    if default < low:
+        return [("receptive.default_minutes", f"{default:g} is shorter than "
+                                              f"receptive.min_minutes ({low:g})")]
+    return []
 
 
-class ControlDefaults:
-    socket = "run/control.sock"
+RULES = (_levels_under_cap, _receptive_lengths)
 
+
+def _clamped(v: dict) -> dict:
+    """Unwritten levels follow the cap down (cap = 50 alone gives volume 50, not an error)."""
+    return dict(v, volume=min(v["volume"], v["cap"]),
+                ambient_level=min(v["ambient_level"], v["cap"]))
+
+
+# --- reading ----------------------------------------------------------------------------------
 
 def _resolve(base: Path, value: str) -> Path:
-    p = Path(os.path.expanduser(value))
-    return p if p.is_absolute() else base / p
+    return Path(resolve(base, value))
 
 
 def load_config(path: Optional[Path] = None, check_media: bool = True) -> Config:
     path = Path(path or default_config_path())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config ({exc.strerror or exc})"]) from None
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -87,93 +137,52 @@ def load_config(path: Optional[Path] = None, check_media: bool = True) -> Config
     return parse_config(data, path, check_media)
 
 
+def adapter_configs() -> dict:
+    """name -> the adapter's config module (SECTIONS, parse())."""
+    return {name: importlib.import_module(f".{name}.config", __package__) for name in ADAPTERS}
+
+
 def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
     problems = Problems()
     base = path.resolve().parent
-    unknown_keys("", data, KNOWN_SECTIONS + EXTRA_SECTIONS, problems)
+    modules = adapter_configs()
+    extra = tuple(s for module in modules.values() for s in module.SECTIONS)
+    unknown_keys("", data, tuple(SECTIONS) + extra, problems)
 
-    room = Section("room", data.get("room"), problems)
-    room_id = room.string("id", "room-1")
-    room_name = room.string("name", "Therapy room")
-    if room_id and not all(ch.isalnum() or ch in "-_" for ch in room_id):
-        problems.add("room.id", f"use letters, digits, '-' and '_' only, not {room_id!r}")
-    room.finish()
+    values: dict = {cls: {} for classes in SECTIONS.values() for cls in classes}
+    given: set = set()
+    for name, classes in SECTIONS.items():
+        section = Section(name, data.get(name), problems)
+        for cls in classes:
+            values[cls].update(section.read(cls))
+        given |= {f"{name}.{k}" for k in section.given}
+        section.finish()
+    for rule in RULES:
+        for where, message in rule(values[Settings], given):
+            problems.add(where, message)
 
-    a = Section("audio", data.get("audio"), problems)
-    audio = AudioConfig(
-        output=a.string("output", "auto", OUTPUTS),
-        alsa_device=a.string("alsa_device", "default"),
-        alsa_buffer_ms=a.number("alsa_buffer_ms", 32, 10, 500),
-    )
-    levels = dict(
-        cap=a.number("cap", 80, 1, 100),
-        volume=a.number("volume", 70, 0, 100),
-        ambient_level=a.number("ambient_level", 40, 0, 100),
-        quiet_s=a.number("quiet_s", 3.0, 0.1, 60),
-        crossfade_s=a.number("crossfade_s", 2.0, 0.1, 30),
-        fade_in_s=a.number("fade_in_s", 1.0, 0.05, 30),
-        ambient_fade_in_s=a.number("ambient_fade_in_s", 5.0, 0.05, 600),
-    )
-    if not audio.alsa_device or any(ch in audio.alsa_device for ch in '"\n\\'):
-        problems.add("audio.alsa_device", f"not a usable ALSA device name: {audio.alsa_device!r}")
-    for key in ("volume", "ambient_level"):
-        if levels[key] > levels["cap"]:
-            problems.add(f"audio.{key}", f"{levels[key]:g} is above audio.cap "
-                                         f"({levels['cap']:g}); the cap always wins")
-    a.finish()
-
-    r = Section("receptive", data.get("receptive"), problems)
-    order = r.string("order", "order", ("order", "shuffle"))
-    fade_out_s = r.number("fade_out_s", 30.0, 0, 600)
-    min_minutes = r.number("min_minutes", 1, 0.01, 60)
-    max_minutes = r.number("max_minutes", 180, 1, 24 * 60)
-    default_minutes = r.number("default_minutes", 20, 1, 24 * 60)
-    if default_minutes > max_minutes:
-        problems.add("receptive.default_minutes",
-                     f"{default_minutes:g} is longer than receptive.max_minutes ({max_minutes:g})")
-    r.finish()
-
-    f = Section("reflection", data.get("reflection"), problems)
-    reflection_minutes = f.number("minutes", 10, 0.05, 120)
-    f.finish()
-
-    pl = Section("playlists", data.get("playlists"), problems)
-    playlist_paths = {kind: _resolve(base, pl.string(kind, f"playlists/{kind}.m3u"))
-                      for kind in ("ambient", "welcome", "receptive")}
-    pl.finish()
-
-    ctl = Section("control", data.get("control"), problems)
-    socket_path = _resolve(base, ctl.string("socket", ControlDefaults.socket))
-    ctl.finish()
-
-    st = Section("state", data.get("state"), problems)
-    state_dir = _resolve(base, st.string("dir", "state"))
-    st.finish()
-
+    room = RoomConfig(**values[RoomConfig])
+    playlists = PlaylistsConfig(**values[PlaylistsConfig])
     lists, playlist_problems = {}, []
     if check_media:
-        for kind, p in playlist_paths.items():
+        for kind in ("ambient", "welcome", "receptive"):
             try:
-                loaded = load_playlist(p)
+                loaded = load_playlist(_resolve(base, getattr(playlists, kind)))
             except PlaylistError as exc:
                 problems.add(f"playlists.{kind}", str(exc))
                 continue
             lists[kind] = loaded.tracks
             playlist_problems.extend(loaded.problems)
-
-    adapters = {name: module.parse(data, problems, base)
-                for name, module in ADAPTER_CONFIGS.items()}
+    library = Library(**lists)
+    adapters = {name: module.parse(data, problems, base, library if check_media else None)
+                for name, module in modules.items()}
     if problems:
         raise ConfigError(problems)
-
-    settings = Settings(
-        **levels, receptive_fade_out_s=fade_out_s,
-        receptive_shuffle=(order == "shuffle"), receptive_min_minutes=min_minutes,
-        receptive_max_minutes=max_minutes, receptive_default_minutes=default_minutes,
-        reflection_s=reflection_minutes * 60.0)
-    return Config(path=path, room_id=room_id, room_name=room_name, audio=audio,
-                  settings=settings, playlist_paths=playlist_paths, library=Library(**lists),
-                  playlist_problems=tuple(playlist_problems), socket_path=socket_path,
-                  state_dir=state_dir, default_receptive_minutes=default_minutes,
+    return Config(path=path, room_id=room.id, room_name=room.name,
+                  audio=AudioConfig(**values[AudioConfig]),
+                  settings=Settings(**_clamped(values[Settings])), library=library,
+                  playlist_problems=tuple(playlist_problems),
+                  socket_path=_resolve(base, ControlConfig(**values[ControlConfig]).socket),
+                  state_dir=_resolve(base, StateConfig(**values[StateConfig]).dir),
                   adapters=adapters)
 

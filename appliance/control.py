@@ -1,7 +1,8 @@
 """The local control socket: one JSON object per line in, one per line out.
 
 Request:  {"verb": "receptive", "args": {"minutes": 20}}   or   {"verb": "status"}
-Answer:   {"ok": true, "message": "...", "status": {...}}  or   {"ok": false, "error": "..."}
+Answer:   {"ok": true, "message": "...", "status": {...}}
+    or    {"ok": false, "kind": "refused", "error": "..."}   (kind: see appliance.errors)
 
 The socket is mode 0660: the appliance's user and group (the clinic's admins) may use it.
 A client that sends garbage gets an error line; one that stalls or disconnects is dropped
@@ -16,17 +17,17 @@ import socket
 import socketserver
 import threading
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-from .errors import ControlError
-from .verbs import BadRequest, parse_command
+
+from .errors import CommandError, ControlError, InvalidInput
+from .wire import parse_json
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 16 * 1024
 MAX_CLIENTS = 16
 CLIENT_TIMEOUT_S = 5.0
-ANSWER_TIMEOUT_S = 5.0
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -70,42 +71,34 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             self._slots.release()
 
 
+def error_answer(error: CommandError) -> dict:
+    """The wire form of a command error: its kind travels, so the CLI maps the type."""
+    return {"ok": False, "kind": error.kind, "error": error.message}
+
+
 class ControlSocket:
-    def __init__(self, engine, path: Path, extra_verbs: Optional[dict] = None):
-        self.engine = engine
+    def __init__(self, registry, path: Path):
+        self.registry = registry  # appliance.verbs.Registry: the engine's and adapters' verbs
+        self.engine = registry.engine
         self.path = Path(path)
-        #: verbs adapters add (e.g. 'button' in mock GPIO mode): name -> fn(args) -> answer
-        self.extra_verbs: dict[str, Callable[[dict], dict]] = dict(extra_verbs or {})
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
 
     def answer(self, line: bytes) -> dict:
-        if len(line) > MAX_REQUEST:
-            return {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"}
         try:
-            request = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return {"ok": False, "error": "request is not a JSON line"}
+            request = parse_json(line, what="request", max_bytes=MAX_REQUEST)
+        except InvalidInput as exc:
+            return {"ok": False, "kind": "invalid", "error": str(exc)}
         if not isinstance(request, dict) or not isinstance(request.get("verb"), str):
-            return {"ok": False, "error": "request needs a 'verb'"}
-        verb, args = request["verb"], request.get("args") or {}
+            return {"ok": False, "kind": "invalid",
+                    "error": "request: needs a 'verb' (a string) and optional 'args' (an object)"}
+        verb, args = request["verb"], request.get("args")
         if verb == "status":
-            return {"ok": True, "status": self.engine.status()}
-        if verb in self.extra_verbs:
-            try:
-                return self.extra_verbs[verb](args)
-            except (BadRequest, ValueError) as exc:
-                return {"ok": False, "error": str(exc)}
+            return {"ok": True, "status": self.engine.status_dict()}
         try:
-            command = parse_command(verb, args)
-        except BadRequest as exc:
-            return {"ok": False, "error": str(exc)}
-        pending = self.engine.submit(command, source="cli")
-        if not pending.wait(ANSWER_TIMEOUT_S):
-            return {"ok": False, "error": f"{verb}: the engine did not answer in time"}
-        if pending.refusal:
-            return {"ok": False, "error": pending.refusal}
-        return {"ok": True, "message": pending.message, "status": self.engine.status()}
+            return self.registry.call(verb, args, source="cli")
+        except CommandError as exc:
+            return error_answer(exc)
 
     def start(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -143,33 +136,3 @@ def _alive(path: Path) -> bool:
             return True
         except OSError:
             return False
-
-
-def request(path: Path, verb: str, args: Optional[dict] = None,
-            timeout: float = ANSWER_TIMEOUT_S + 2) -> dict:
-    """Send one request to a running daemon (used by the CLI and tests)."""
-    payload = json.dumps({"verb": verb, "args": args or {}}).encode() + b"\n"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect(str(path))
-        except FileNotFoundError:
-            raise ControlError(f"{path}: no appliance is running (socket not found)") from None
-        except PermissionError:
-            raise ControlError(f"{path}: permission denied (are you in the appliance's group?)"
-                               ) from None
-        except OSError as exc:
-            raise ControlError(f"{path}: cannot connect ({exc.strerror or exc})") from None
-        s.sendall(payload)
-        chunks = []
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                break
-    try:
-        return json.loads(b"".join(chunks).decode())
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ControlError(f"{path}: the daemon answered something unreadable") from None

@@ -30,12 +30,6 @@ def level_to_db(level: float) -> float:
     return (level - 100.0) * DB_PER_STEP
 
 
-def db_to_level(db: float) -> float:
-    if db <= SILENCE_DB:
-        return 0.0
-    return min(100.0, 100.0 + db / DB_PER_STEP)
-
-
 def db_to_amplitude(db: float) -> float:
     if db <= SILENCE_DB:
         return 0.0

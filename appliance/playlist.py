@@ -12,8 +12,6 @@ from pathlib import Path
 from .errors import PlaylistError
 from .session.model import Track
 
-AUDIO_SUFFIXES = {".wav", ".ogg", ".oga", ".opus", ".flac", ".mp3", ".m4a", ".aac"}
-
 
 @dataclass(frozen=True)
 class LoadedPlaylist:

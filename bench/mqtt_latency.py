@@ -27,7 +27,8 @@ from appliance.config import load_config  # noqa: E402
 from appliance.mqtt import adapter as mqtt_adapter  # noqa: E402
 from appliance.daemon import Daemon  # noqa: E402
 from appliance.verbs import parse_command  # noqa: E402
-from tests.conftest import Broker, Subscriber, write_config  # noqa: E402
+from tests.broker import Broker, Subscriber  # noqa: E402
+from tests.conftest import write_config  # noqa: E402
 from tests.sinks import PulseServer  # noqa: E402
 from tests.sound import write_tone  # noqa: E402
 
@@ -66,10 +67,10 @@ def main() -> int:
             if event.get("type") == "phase":
                 phase_at.setdefault(event["new"], time.monotonic())
 
-        def start_after_stamp(d):  # the stamp runs before the adapter's own event callback
-            d.engine.subscribe_events(stamp)
-            return real_start(d)
-        real_start, mqtt_adapter.start = mqtt_adapter.start, start_after_stamp
+        def create_after_stamp(context, **options):  # the stamp runs before the adapter's
+            context.engine.subscribe_events(stamp)  # own event callback
+            return real_create(context, **options)
+        real_create, mqtt_adapter.create = mqtt_adapter.create, create_after_stamp
         try:
             daemon.start()
             sub.wait_for(lambda m: m, what="the first scene")  # connected and in step
@@ -88,7 +89,7 @@ def main() -> int:
                     from_submit.append(received - submitted)
                     time.sleep(0.05)
         finally:
-            mqtt_adapter.start = real_start
+            mqtt_adapter.create = real_create
             sub.close()
             daemon.stop()
             broker.stop()

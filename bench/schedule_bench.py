@@ -24,6 +24,7 @@ from appliance.engine import Pending  # noqa: E402
 from appliance.schedule.config import ScheduleConfig  # noqa: E402
 from appliance.schedule.plan import UTC, Slot, Timing, plan, upcoming  # noqa: E402
 from appliance.schedule.scheduler import Scheduler  # noqa: E402
+from appliance.status import Status  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TIMING = Timing(tz=BERLIN, quiet_hours=((clock_time(20), clock_time(7)),))
@@ -45,7 +46,7 @@ class Room:
         return pending
 
     def status(self):
-        return {"phase": self.phase}
+        return Status(phase=self.phase)
 
     def subscribe_events(self, cb):
         pass

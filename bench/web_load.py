@@ -28,18 +28,9 @@ from appliance.session.model import Library, Settings, Track  # noqa: E402
 from appliance.web.adapter import serve  # noqa: E402
 from appliance.web.config import WebConfig  # noqa: E402
 from appliance.web.secrets_store import Credentials, set_passphrase  # noqa: E402
+from tests.conftest import SilentAudio, adapter_context  # noqa: E402  (built from the Protocol)
 
 PASSPHRASE = "bench passphrase"
-
-
-class SilentAudio:
-    def play(self, *a): pass
-    def fade(self, *a): pass
-    def stop(self, *a): pass
-    def track_over(self, *a): return None
-    def tick(self, now): return None
-    def snapshot(self, now): return {}
-    def silence_now(self): pass
 
 
 def pct(values, q):
@@ -176,7 +167,8 @@ def main(argv=None):
     engine.start()
     cfg = WebConfig(host="127.0.0.1", port=0, commands_per_minute=10000,
                     event_streams=args.clients, threads=args.clients + 24)
-    panel = serve(engine, cfg, credentials)
+    context = adapter_context(engine, "web", cfg, state_dir)
+    panel = serve(context, cfg, credentials)
     try:
         status_t, command_t, wall = load(panel.port, args.clients, args.requests)
         delays = sse_delay(panel.port, engine, args.clients, args.changes)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,10 +11,57 @@ from pathlib import Path
 import pytest
 
 from appliance.config import load_config
-from appliance.control import request
+from appliance.control_client import request
+from appliance.engine import AudioOutput
 
+from .broker import Broker, Subscriber
 from .sinks import PipeWireRig, PulseServer, Recorder, serving
 from .sound import FORMATS, write_tone
+
+KINDS = ("fast", "sound", "broker", "browser")
+#: a test that uses one of these fixtures is of that kind (the heaviest wins)
+NEEDS = (("browser_page", "browser"), ("mosquitto", "broker"), ("pulse", "sound"),
+         ("pi_rig", "sound"), ("sink", "sound"))
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries a kind (its own marker, else its module's), and the right one for
+    the fixtures it uses."""
+    wrong = []
+    for item in items:
+        kinds = [m.name for m in item.iter_markers() if m.name in KINDS]  # closest first
+        needed = next((kind for fixture, kind in NEEDS if fixture in item.fixturenames), "fast")
+        if not kinds or kinds[0] != needed:
+            wrong.append(f"{item.nodeid}: marked {kinds[:1] or 'nothing'}, needs {needed!r}")
+            continue
+        if len(set(kinds)) > 1:  # `-m fast` must mean it: one kind per test
+            wrong.append(f"{item.nodeid}: marked {sorted(set(kinds))}: one kind only")
+    if wrong:
+        raise pytest.UsageError("test kinds are wrong:\n  " + "\n  ".join(wrong))
+
+
+def _checkout_files() -> dict:
+    """Files in the checkout a test could write, with their size and time."""
+    skip = {".git", ".venv", "__pycache__", "media"}  # media/: ./setup.sh makes the demo tracks
+    found = {}
+    for folder, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d not in skip and not d.endswith(".egg-info")]
+        for name in files:
+            path = os.path.join(folder, name)
+            st = os.stat(path)
+            found[path] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_into_the_checkout():
+    before = _checkout_files()
+    yield
+    after = _checkout_files()
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    assert not changed, f"tests wrote into the checkout: {changed[:10]}"
+
 
 # one pure tone per role, so a recording tells which track was heard
 AMBIENT_HZ, WELCOME_HZ, RECEPTIVE_HZ = 330.0, 660.0, (440.0, 550.0, 770.0)
@@ -163,7 +211,7 @@ class Room:
         return request(self.cfg.socket_path, verb, args)
 
     def status(self) -> dict:
-        return self.engine.status()
+        return self.engine.status_dict()
 
     def wait_for(self, predicate, timeout=10.0, what="condition"):
         deadline = time.monotonic() + timeout
@@ -200,15 +248,16 @@ def recorder(sink):
 # --- the real daemon as systemd runs it: a process of its own ----------------------------
 
 class DaemonProcess:
-    def __init__(self, config, env):
+    def __init__(self, config, env, python=("-m", "appliance")):
         self.config = config
         self.env = env
+        self.python = list(python)  # how the daemon is started: `python -m appliance run`
         self.proc = None
         self.ready_at = None
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance", "run", "--config", str(self.config)],
+            [sys.executable, *self.python, "run", "--config", str(self.config)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env)
         line = self.proc.stdout.readline()
         assert line.startswith("ready in"), line + self.proc.stderr.read()
@@ -233,171 +282,14 @@ def daemon(sink, tones, tmp_path):
     """make(**write_config args) -> a DaemonProcess playing into the test's sink."""
     env = dict(os.environ, **sink.env)
 
-    def make(**kwargs):
+    def make(python=("-m", "appliance"), **kwargs):
         kwargs["audio"] = {**sink.audio_config(), **(kwargs.get("audio") or {})}
-        return DaemonProcess(write_config(tmp_path / "room", tones, **kwargs), env)
+        return DaemonProcess(write_config(tmp_path / "room", tones, **kwargs), env, python)
     return make
 
 
 
 # --- MQTT: Debian's mosquitto on a free loopback port, and a subscriber that records ------
-
-class Broker:
-    """A private mosquitto: its own config, port and (optional) passwords; stop() and start()
-    again on the same port to take the broker away mid-session."""
-
-    def __init__(self, folder: Path, users=None, persistence=False, tls=False,
-                 client_certs=False):
-        import socket
-        import subprocess
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        import pwd
-        # run as whoever runs the tests: as root mosquitto would become `mosquitto` and
-        # could not read its files in pytest's private (0700) folders
-        lines = [f"listener {self.port} 127.0.0.1", "log_dest stderr", "log_type error",
-                 f"user {pwd.getpwuid(os.geteuid()).pw_name}"]
-        if users:
-            passwords = self.folder / "passwords"
-            passwords.write_text("")
-            for user, password in users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password],
-                               check=True, capture_output=True)
-            lines += ["allow_anonymous false", f"password_file {passwords}"]
-        else:
-            lines.append("allow_anonymous true")
-        if persistence:
-            lines += ["persistence true", f"persistence_location {self.folder}/"]
-        self.tls_port = None
-        if tls:  # a second listener with TLS; the plain one stays for test subscribers
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.tls_port = s.getsockname()[1]
-            self.ca = make_test_ca(self.folder, "broker-ca")
-            key, cert = make_server_cert(self.folder, self.ca)
-            lines += [f"listener {self.tls_port} 127.0.0.1", f"cafile {self.ca[1]}",
-                      f"certfile {cert}", f"keyfile {key}"]
-            if client_certs:  # only clients with a certificate from the broker's CA
-                lines.append("require_certificate true")
-        self.conf = self.folder / "mosquitto.conf"
-        self.conf.write_text("\n".join(lines) + "\n")
-        self.proc = None
-
-    def start(self):
-        import shutil
-        import socket
-        import subprocess
-        if not shutil.which("mosquitto"):
-            raise RuntimeError("mosquitto is needed (./setup.sh test installs it)")
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("mosquitto did not start")
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
-        self.proc = None
-
-
-def _openssl(*args, cwd):
-    import subprocess
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_test_ca(folder: Path, name: str):
-    """A throwaway certificate authority: (key, certificate) paths."""
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2",
-             "-subj", f"/CN={name}", cwd=folder)
-    return folder / f"{name}.key", folder / f"{name}.pem"
-
-
-def make_server_cert(folder: Path, ca, name="server"):
-    """A certificate for 127.0.0.1 / localhost signed by `ca`: (key, certificate) paths."""
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
-             cwd=folder)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca[1]), "-CAkey", str(ca[0]),
-             "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", "san.ext",
-             cwd=folder)
-    return folder / f"{name}.key", folder / f"{name}.pem"
-
-
-class Subscriber:
-    """Records every message on `topics` as (monotonic time, topic, text, retained)."""
-
-    def __init__(self, port: int, topics=("#",), persistent_id=None, login=None):
-        import threading
-
-        import paho.mqtt.client as mqtt
-        self.topics = topics
-        self.messages = []
-        self.changed = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=persistent_id or "",
-                                  clean_session=persistent_id is None)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = self._on_subscribe
-        self.client.reconnect_delay_set(1, 1)
-        if login:
-            self.client.username_pw_set(*login)
-        self.connected = threading.Event()
-        self.client.connect_async("127.0.0.1", port, keepalive=10)
-        self.client.loop_start()
-        assert self.connected.wait(10), "test subscriber could not connect"
-
-    def _on_connect(self, client, userdata, flags, reason_code, properties):
-        # again on every connect: retained messages come again
-        client.subscribe([(topic, 1) for topic in self.topics])
-
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
-        self.connected.set()  # subscribed: nothing published from now on is missed
-
-    def _on_message(self, client, userdata, message):
-        if message.dup:
-            # the broker sends a QoS 1 message again when our ack did not reach it before it
-            # went away: at-least-once delivery of what we already have, not a new publish
-            return
-        with self.changed:
-            self.messages.append((time.monotonic(), message.topic,
-                                  message.payload.decode("utf-8", "replace"), message.retain))
-            self.changed.notify_all()
-
-    def on(self, topic):
-        with self.changed:
-            return [(t, text) for t, top, text, _ in self.messages if top == topic]
-
-    def wait_for(self, predicate, timeout=10.0, what="message"):
-        """Wait until predicate(messages) is true; returns its value."""
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                value = predicate(list(self.messages))
-                if value:
-                    return value
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out waiting for {what}; got "
-                                         f"{[(m[1], m[2][:80]) for m in self.messages][-20:]}")
-                self.changed.wait(min(left, 0.1))
-
-    def close(self):
-        self.client.disconnect()
-        self.client.loop_stop()
-
 
 @pytest.fixture
 def mosquitto(tmp_path):
@@ -427,20 +319,22 @@ def subscriber_factory():
 
 # --- the phone panel (tests/test_web*.py) ---------------------------------------------------
 
-class SilentAudio:
-    """Stands in for libVLC where the sound is not what a web test is about: records what
-    the engine asked it to play."""
+class SilentAudio(AudioOutput):
+    """Stands in for libVLC where the sound is not what a test is about: records what the
+    engine asked it to play. Built from the AudioOutput protocol (its methods and their
+    signatures are checked against it and against VlcAudio in test_contracts.py)."""
 
     def __init__(self):
         self.played = []
 
-    def play(self, channel, track, *rest):
+    def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
+             join_fade=False):
         self.played.append((channel, track.title))
 
-    def fade(self, *args):
+    def fade(self, channel, level_db, seconds, now):
         pass
 
-    def stop(self, *args):
+    def stop(self, channel):
         pass
 
     def track_over(self, channel, play_id):
@@ -470,8 +364,28 @@ class FakeClock:
 PANEL_PASSPHRASE = "correct horse battery"
 
 
+def adapter_context(engine, name, config, folder: Path, settings=None, registry=None,
+                    room_name="Room A"):
+    """What the daemon hands an adapter (appliance.daemon.AdapterContext), for a test."""
+    from appliance.daemon import AdapterContext, RoomInfo
+    from appliance.session.model import Settings
+    from appliance.verbs import Registry
+    room = RoomInfo("test-room", room_name, settings or Settings(), folder / "run",
+                    folder / "state")
+    return AdapterContext(name, config, room, engine, registry or Registry(engine))
+
+
+@pytest.fixture(scope="session")
+def hashed_passphrase(tmp_path_factory):
+    """PANEL_PASSPHRASE's stored hash, made once (scrypt costs 50-100 ms a time here)."""
+    from appliance.web.secrets_store import PASSPHRASE_FILE, set_passphrase
+    folder = tmp_path_factory.mktemp("passphrase")
+    set_passphrase(folder, PANEL_PASSPHRASE)
+    return folder / PASSPHRASE_FILE
+
+
 @pytest.fixture
-def web_panel(tmp_path):
+def web_panel(tmp_path, hashed_passphrase):
     """make(adapters=None, **WebConfig fields) -> a panel app on a real engine whose audio is
     a SilentAudio, with PANEL_PASSPHRASE set; .client, .engine, .audio, .clock, .state_dir."""
     from types import SimpleNamespace
@@ -481,25 +395,31 @@ def web_panel(tmp_path):
     from appliance.session.model import Library, Settings, Track
     from appliance.web.app import create_app
     from appliance.web.config import WebConfig
-    from appliance.web.secrets_store import Credentials, set_passphrase
+    from appliance.web.secrets_store import Credentials
 
     engines = []
     state_dir = tmp_path / "state"
-    set_passphrase(state_dir, PANEL_PASSPHRASE)
+    state_dir.mkdir(mode=0o700)
+    shutil.copy2(hashed_passphrase, state_dir / hashed_passphrase.name)  # as set_passphrase
     library = Library(ambient=(Track(str(tmp_path / "a.wav"), "Ambient tone"),),
                       welcome=(Track(str(tmp_path / "w.wav"), "Welcome tone"),
                                Track(str(tmp_path / "s.wav"), "Short hello")),
                       receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
 
-    def make(adapters=None, **web):
+    def make(offer=None, **web):
+        """`offer(context)` may start other real adapters and offer their verbs first."""
         audio, clock = SilentAudio(), FakeClock()
-        engine = Engine(new_state(Settings(receptive_default_minutes=20), library), audio,
+        settings = Settings(receptive_default_minutes=20)
+        engine = Engine(new_state(settings, library), audio,
                         room={"id": "test-room", "name": "Room A"})
         engine.start()
         engines.append(engine)
-        app = create_app(engine, WebConfig(**web), Credentials(state_dir), adapters, clock)
+        context = adapter_context(engine, "web", WebConfig(**web), tmp_path, settings)
+        if offer is not None:
+            offer(context)
+        app = create_app(context, context.config, Credentials(state_dir), clock)
         return SimpleNamespace(app=app, client=app.test_client(), engine=engine, audio=audio,
-                               clock=clock, state_dir=state_dir)
+                               clock=clock, state_dir=state_dir, context=context)
     yield make
     for engine in engines:
         engine.shutdown(fade_s=0)

@@ -11,6 +11,8 @@ from appliance.config import load_config
 from appliance.errors import ConfigError
 from appliance.playlist import load_playlist
 
+pytestmark = pytest.mark.fast
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -20,10 +22,17 @@ def appliance(*args, cwd=None, input=None):
 
 
 def test_the_shipped_demo_config_is_valid(tmp_path):
-    # playlists point at media/demo, which `appliance demo-media` makes
+    # a copy, so the demo media it needs (`appliance demo-media`) are made outside the checkout
+    import shutil
+
     from appliance.demo_media import make_demo_media
-    make_demo_media(REPO / "media" / "demo")
-    cfg = load_config(REPO / "config.toml")
+    shutil.copy(REPO / "config.toml", tmp_path / "config.toml")
+    shutil.copytree(REPO / "playlists", tmp_path / "playlists")
+    if (REPO / "media" / "demo").is_dir():  # ./setup.sh made them: read them where they are
+        (tmp_path / "media").symlink_to(REPO / "media")
+    else:
+        make_demo_media(tmp_path / "media" / "demo")
+    cfg = load_config(tmp_path / "config.toml")
     assert cfg.room_id == "room-1"
     assert cfg.library.welcome and cfg.library.receptive and cfg.library.ambient
     assert cfg.settings.cap == 80 and cfg.settings.quiet_s == 3.0
@@ -117,10 +126,113 @@ def test_an_empty_playlist_is_a_clear_refusal_not_a_crash(tmp_path):
     (tmp_path / "playlists" / "welcome.m3u").write_text("#EXTM3U\n")
     for kind in ("ambient", "receptive"):
         (tmp_path / "playlists" / f"{kind}.m3u").write_text("")
-    (tmp_path / "config.toml").write_text("")
+    (tmp_path / "config.toml").write_text("[room]\n")  # every key at its default
     cfg = load_config(tmp_path / "config.toml")
     state = new_state(cfg.settings, cfg.library)
     for cmd, reason in ((c.Welcome(), "welcome: the welcome playlist is empty"),
                         (c.Ambient(), "ambient: the ambient playlist is empty"),
                         (c.Receptive(10), "receptive: the receptive playlist is empty")):
         assert step(state, cmd, 0).refusal == reason
+
+
+def _problems(tmp_path, text):
+    (tmp_path / "config.toml").write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "config.toml", check_media=False)
+    return err.value.problems
+
+
+@pytest.mark.parametrize("text, problem", [
+    # accepted before although wrong: buttons, `next` and Home Assistant were then refused
+    ("[receptive]\nmin_minutes = 30\nmax_minutes = 10\ndefault_minutes = 5\n",
+     "receptive.min_minutes: 30 is longer than receptive.max_minutes (10)"),
+    ("[receptive]\nmin_minutes = 30\n",
+     "receptive.default_minutes: 20 is shorter than receptive.min_minutes (30)"),
+    ("[receptive]\nmax_minutes = 15\n",
+     "receptive.default_minutes: 20 is longer than receptive.max_minutes (15)"),
+    # MQTT would have published to therapy-room//state
+    ('[room]\nid = ""\n', "room.id: must not be empty: it names the room on MQTT and the panel"),
+    ("[audio]\ncap = 50\nvolume = 60\n",
+     "audio.volume: 60 is above audio.cap (50); the cap always wins"),
+    ("[web]\nport = 80.5\n", "web.port: must be a whole number, not 80.5"),
+    ("[web]\nthreads = 8\n", "web.threads: 8 is too few for web.event_streams = 20: each "
+                               "live page holds a thread; use at least 24"),
+])
+def test_wrong_configs_are_refused_naming_the_key(tmp_path, text, problem):
+    assert problem in _problems(tmp_path, text)
+
+
+def test_right_configs_are_accepted(tmp_path):
+    # only the cap written: the unwritten levels follow it down (was: "audio.volume: 70 is
+    # above audio.cap" for a key nobody wrote)
+    (tmp_path / "config.toml").write_text("[audio]\ncap = 50\n")
+    settings = load_config(tmp_path / "config.toml", check_media=False).settings
+    assert (settings.cap, settings.volume, settings.ambient_level) == (50, 50, 40)
+    (tmp_path / "config.toml").write_text("[receptive]\nmin_minutes = 5\nmax_minutes = 60\n"
+                                          "default_minutes = 5\n")
+    settings = load_config(tmp_path / "config.toml", check_media=False).settings
+    assert settings.receptive_default_minutes == 5
+
+
+@pytest.mark.parametrize("content, line", [
+    (b"", "the file is empty; a config needs at least one section"),
+    (b"\n  \n", "the file is empty; a config needs at least one section"),
+    (b'[room]\nname = "Raum f\xfcr Musik"\n', "not UTF-8 text (line 2); save it as UTF-8"),
+])
+@pytest.mark.parametrize("verb", ["check-config", "run"])
+def test_an_empty_or_non_utf8_config_is_one_line_and_exit_2(tmp_path, content, line, verb):
+    path = tmp_path / "config.toml"
+    path.write_bytes(content)
+    result = appliance(verb, "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"config: {path}: {line}" + (
+        " (see config.toml in the repository)" if "empty" in line else "")
+    assert not (tmp_path / "run").exists()  # nothing started
+
+
+def test_verbs_still_find_the_socket_in_a_broken_config(tmp_path):
+    from appliance.paths import read_socket_path
+    path = tmp_path / "config.toml"
+    for content in (b"", b"\xff\xfe", b"[control\n", b'[control]\nsocket = 5\n'):
+        path.write_bytes(content)
+        assert Path(read_socket_path(path)) == tmp_path / "run" / "control.sock"
+
+
+def test_a_verb_that_only_talks_to_the_socket_imports_nothing_of_the_daemon(tmp_path):
+    """`appliance status` on a Pi: every import is time before the answer (bench/cli_start.py
+    has the figures)."""
+    path = tmp_path / "config.toml"
+    path.write_text('[control]\nsocket = "run/control.sock"\n')
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "appliance", "status",
+                             "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3 and "no appliance is running" in result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    for heavy in ("vlc", "flask", "waitress", "paho", "gpiozero", "numpy", "socketserver",
+                  "tomllib", "appliance.config", "appliance.engine", "appliance.daemon",
+                  "appliance.session", "appliance.control", "appliance.schema"):
+        assert heavy not in imported, f"`appliance status` imports {heavy}"
+
+
+@pytest.mark.parametrize("text", [
+    '[control]\nsocket = "run/x.sock"\n', '[room]\nid = "a"\n[control]\n# note\n'
+    'socket = "/run/y.sock"  # systemd\n[state]\n', '[control]\nsocket = 5\n',
+    'control = { socket = "z.sock" }\n', '[control]\n[state]\nsocket = "no"\n',
+    '[room]\nname = "socket control"\n', '[control]\nsocket = "a\\"b"\n',
+    '# the control socket\n[control]\nsocket = "q.sock"\n',
+    '[control]\nsocket = "q.sock"\n[control]\nsocket = "r.sock"\n',
+    (REPO / "config.toml").read_text()])
+def test_the_socket_path_is_read_as_toml_reads_it(tmp_path, text):
+    """The CLI reads the plain form without tomllib (its import is most of a verb's start);
+    every form gives what tomllib gives."""
+    import tomllib
+
+    from appliance.paths import DEFAULT_SOCKET, read_socket_path
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    try:
+        want = tomllib.loads(text).get("control", {}).get("socket", DEFAULT_SOCKET)
+    except tomllib.TOMLDecodeError:
+        want = DEFAULT_SOCKET
+    want = want if isinstance(want, str) else DEFAULT_SOCKET
+    assert Path(read_socket_path(path)) == tmp_path / want

@@ -6,16 +6,22 @@ inbox, its bound, what happens when something breaks, and the level sums the mix
 from __future__ import annotations
 
 import threading
+import time
+
+import pytest
 
 from appliance.audio.mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, within_cap
 from appliance.audio.ramp import Ramp, ramp_from
 from appliance.engine import INBOX_LIMIT, Engine
+from appliance.errors import EngineFailed
 from appliance.levels import (SILENCE_DB, TRACK_HEADROOM_DB, db_to_amplitude, heard_db,
                               level_to_db, vlc_volume_for)
 from appliance.session import Library, Settings, Track, new_state
 from appliance.session import commands as c
 
 from .conftest import SilentAudio
+
+pytestmark = pytest.mark.fast
 
 
 class RecordingAudio(SilentAudio):
@@ -45,10 +51,10 @@ class RecordingAudio(SilentAudio):
         self.silenced.set()
 
 
-def engine(audio):
+def engine(audio, **options):
     lib = Library(ambient=(Track("/a.wav", "A"),), welcome=(Track("/w.wav", "W"),),
                   receptive=(Track("/r.wav", "R"),))
-    e = Engine(new_state(Settings(), lib), audio)
+    e = Engine(new_state(Settings(), lib), audio, **options)
     e.start()
     return e
 
@@ -85,16 +91,61 @@ def test_a_failing_subscriber_does_not_stop_the_room():
     e.subscribe(lambda status: 1 / 0)
     assert e.submit(c.Ambient()).wait(5)
     p = e.submit(c.Welcome())
-    assert p.wait(5) and p.accepted and e.status()["phase"] == "welcome"
+    assert p.wait(5) and p.accepted and e.status().phase == "welcome"
     e.shutdown(fade_s=0.05)
 
 
-def test_an_audio_failure_silences_everything_and_is_reported():
-    audio = RecordingAudio(fail_on_play=True)
+def test_a_dead_engine_is_loud_answers_everyone_and_refuses_what_comes():
+    gate = threading.Event()
+    audio = RecordingAudio(fail_on_play=True, block=gate)
+    e = engine(audio)
+    published = []
+    e.subscribe(published.append)
+    failing = e.submit(c.Welcome(), source="panel")     # the engine fails in play()
+    queued = e.submit(c.Quiet(), source="panel")        # waits behind it
+    gate.set()
+    assert audio.silenced.wait(5), "the room was not silenced after the audio failed"
+    assert e.stopped.wait(5)
+    for pending in (failing, queued):  # nobody is left waiting
+        assert pending.wait(0) and isinstance(pending.error, EngineFailed)
+        assert "sound card gone" in pending.refusal
+    status = e.status()
+    assert "the engine failed (RuntimeError: sound card gone)" in status.fault
+    assert status.possible == () and published and published[-1].fault == status.fault
+    late = e.submit(c.Ambient(), source="cli")
+    assert late.wait(0) and isinstance(late.error, EngineFailed)
+    with pytest.raises(EngineFailed, match="sound card gone"):
+        late.result()
+
+
+def test_a_stuck_engine_shows_in_status_and_refuses_commands():
+    gate = threading.Event()
+    e = engine(RecordingAudio(block=gate), stuck_after_s=2.5)  # play() hangs, as libVLC might
+    e.submit(c.Welcome())
+    assert e.status().fault is None
+    deadline = time.monotonic() + 4.5
+    while e.stuck_s() <= 2.5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    try:
+        assert "has not responded" in e.status().fault
+        refused = e.submit(c.Quiet(), source="cli")
+        assert refused.wait(0) and isinstance(refused.error, EngineFailed)
+    finally:
+        gate.set()
+    assert e.shutdown(fade_s=0.05)
+
+
+def test_a_shutdown_request_is_not_lost_when_the_inbox_is_full():
+    gate = threading.Event()
+    audio = RecordingAudio(block=gate)
     e = engine(audio)
     e.submit(c.Welcome())
-    assert audio.silenced.wait(5), "the room was not silenced after the audio failed"
-    assert e.stopped.wait(5) and e.fault == "engine failed"
+    while e.queue_depth() < INBOX_LIMIT:       # fill the inbox behind the stuck command
+        e.submit(c.Quiet())
+    e.begin_shutdown(fade_s=0.1)
+    gate.set()
+    assert e.stopped.wait(10), "the shutdown request was lost"
+    assert audio.silenced.is_set()
 
 
 def test_faults_reported_by_adapters_show_in_status():
@@ -103,12 +154,12 @@ def test_faults_reported_by_adapters_show_in_status():
     e.subscribe(seen.append)
     e.report_fault("gpio", "GPIO chip gone; retrying")
     e.submit(c.Ambient()).wait(5)
-    assert e.status()["faults"] == {"gpio": "GPIO chip gone; retrying"}
+    assert e.status().faults == {"gpio": "GPIO chip gone; retrying"}
     e.report_fault("gpio", None)
     e.submit(c.End()).wait(5)
-    assert e.status()["faults"] == {}
+    assert e.status().faults == {}
     e.shutdown(fade_s=0.05)
-    assert any(s["faults"] for s in seen)
+    assert any(s.faults for s in seen)
 
 
 def test_levels_are_equal_decibel_steps_and_libvlc_volume_is_cubic():

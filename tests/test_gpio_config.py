@@ -12,6 +12,8 @@ from appliance.gpio import config as gpio_config
 from appliance.gpio.lights import NAMED, Pattern
 from appliance.schema import Problems
 
+pytestmark = pytest.mark.fast
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -112,7 +114,7 @@ pin = 27
 on_press = "next"
 on_hold = "end"
 hold_s = {hold}
-""") == [f"buttons[session].hold_s: must be more than 0, not {hold}"]
+""") == [f"buttons[session].hold_s: must be more than 0 and at most 30, not {hold}"]
 
 
 def test_a_debounce_longer_than_the_hold_is_refused():
@@ -186,4 +188,4 @@ def test_the_whole_config_refuses_to_load_with_the_gpio_problem(tmp_path):
     data["buttons"][1]["hold_s"] = 0
     with pytest.raises(ConfigError) as caught:
         parse_config(data, ROOT / "config.toml", check_media=False)
-    assert caught.value.problems == ["buttons[session].hold_s: must be more than 0, not 0"]
+    assert caught.value.problems == ["buttons[session].hold_s: must be more than 0 and at most 30, not 0"]

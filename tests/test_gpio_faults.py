@@ -16,6 +16,7 @@ from appliance.gpio import pins
 from appliance.gpio.adapter import GpioAdapter
 from appliance.schema import Problems
 
+
 lgpio_installed = pytest.mark.skipif(
     subprocess.run([sys.executable, "-c", "import importlib.util as u; "
                     "exit(u.find_spec('lgpio') is None)"]).returncode != 0,
@@ -24,6 +25,7 @@ not_a_pi = pytest.mark.skipif(pins.is_raspberry_pi(), reason="this machine is a 
 
 
 @lgpio_installed
+@pytest.mark.fast
 def test_lgpio_puts_its_pipe_in_the_folder_given_not_the_working_directory(tmp_path):
     cwd, folder = tmp_path / "cwd", tmp_path / "run"
     cwd.mkdir()
@@ -47,6 +49,7 @@ def test_lgpio_puts_its_pipe_in_the_folder_given_not_the_working_directory(tmp_p
 
 @lgpio_installed
 @not_a_pi
+@pytest.mark.sound
 def test_lgpio_on_a_machine_without_gpio_is_a_fault_and_the_room_still_works(room_factory):
     room = room_factory(extra="""
 [gpio]
@@ -63,8 +66,8 @@ on_press = "welcome"
         assert room.ask("welcome")["ok"]  # the CLI (and the panel) still run the room
         assert room.daemon.adapters["gpio"].virtual_buttons() == []
         assert room.ask("button", name="welcome") == {
-            "ok": False, "error": 'button: presses can only be simulated with [gpio] '
-                                  'pin_factory = "mock"'}
+            "ok": False, "kind": "refused",
+            "error": 'button: presses can only be simulated with [gpio] pin_factory = "mock"'}
 
 
 class FlakyPin(MockPWMPin):
@@ -84,6 +87,7 @@ def gpio_cfg(text):
     return cfg
 
 
+@pytest.mark.sound
 def test_gpio_failing_at_start_and_at_run_time_is_shown_and_retried(room_factory):
     cfg = gpio_cfg("""
 [gpio]

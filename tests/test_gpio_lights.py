@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.sound
+
 LIGHTS_TOML = """
 [gpio]
 pin_factory = "mock"

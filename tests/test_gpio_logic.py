@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from appliance.gpio.buttons import ButtonLogic
 from appliance.gpio.lights import FLASH, NAMED, Pattern, RoomView
+from appliance.status import Status
+
+import pytest
+
+pytestmark = pytest.mark.fast
 
 
 def press_only(**kw):
@@ -116,15 +121,15 @@ def test_patterns_over_time():
 def test_the_room_view_reminds_before_a_receptive_block_ends_and_at_reflection():
     view = RoomView(reminder_before_end_s=120, reflection_reminder_s=60)
     assert view.state_at(0) == ("idle", None)
-    view.update({"phase": "ambient"}, 10)
+    view.update(Status("ambient"), 10)
     assert view.state_at(11) == ("ambient", None)
-    view.update({"phase": "receptive", "remaining_s": 600}, 100)
+    view.update(Status("receptive", deadline=700), 100)  # deadlines are absolute
     assert view.state_at(101) == ("session", 580)
     assert view.state_at(580) == ("reminder", None)
-    view.update({"phase": "reflection", "remaining_s": 600}, 700)
+    view.update(Status("reflection", deadline=1300), 700)
     assert view.state_at(700) == ("reminder", 760)
     assert view.state_at(760) == ("session", None)
-    view.update({"phase": "reflection", "remaining_s": 500, "faults": {"audio": "x"}}, 800)
+    view.update(Status("reflection", deadline=1300, faults={"audio": "x"}), 800)
     assert view.state_at(800) == ("fault", None)
-    view.update({"phase": "reflection", "remaining_s": 499, "faults": {}}, 801)
+    view.update(Status("reflection", deadline=1300), 801)
     assert view.state_at(801) == ("session", None)  # the same reflection: no new reminder

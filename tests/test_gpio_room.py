@@ -12,6 +12,8 @@ import pytest
 
 from .conftest import AMBIENT_HZ, WELCOME_HZ
 
+pytestmark = pytest.mark.sound
+
 HEARD_DB = -60.0
 
 GPIO_TOML = """
@@ -208,12 +210,13 @@ def test_mock_buttons_are_pressed_through_the_control_socket(room):
     assert answer["ok"] and answer["message"] == "session: hold -> end", answer
     assert room.status()["phase"] == "idle"
     assert room.ask("button", name="session", hold_s=1.2) == {
-        "ok": False, "error": "session: hold -> end: end: nothing to end, the room is idle"}
+        "ok": False, "kind": "refused",
+        "error": "session: hold -> end: end: nothing to end, the room is idle"}
     assert room.ask("button", name="bell") == {
-        "ok": False, "error": "button: no button called 'bell' (buttons: welcome, session, "
-                              "door, step)"}
+        "ok": False, "kind": "invalid",
+        "error": "button: no button called 'bell' (buttons: welcome, session, door, step)"}
     assert room.ask("button", name="welcome", hold_s=-1)["error"] == \
-        "button: hold_s must be a number of seconds (0-30], not -1"
+        "button: hold_s must be more than 0 and at most 30, not -1"
     with pytest.raises(ValueError, match="no button called 'bell'"):
         adapter.press("bell")
 
@@ -223,5 +226,5 @@ def test_the_button_command_line(room, capsys):
     socket = str(room.cfg.socket_path)
     assert main(["button", "door", "--socket", socket]) == 0
     assert capsys.readouterr().out == "ok: welcome (door: press -> welcome)\n"
-    assert main(["button", "nope", "--socket", socket]) == 1
+    assert main(["button", "nope", "--socket", socket]) == 2  # bad input, like a bad argument
     assert "no button called 'nope'" in capsys.readouterr().err

@@ -16,6 +16,10 @@ from appliance.web.secrets_store import set_passphrase
 
 from .conftest import WELCOME_HZ
 
+import pytest
+
+pytestmark = pytest.mark.sound
+
 PASSPHRASE = "steady harbour 7"
 
 EXTRA = """

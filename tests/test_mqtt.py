@@ -13,6 +13,10 @@ from appliance.verbs import parse_command
 
 from .conftest import WELCOME_HZ, write_config
 
+import pytest
+
+pytestmark = pytest.mark.broker
+
 PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
 STATE_KEYS = {"phase", "remaining_s", "ends_at", "volume", "cap", "now_playing"}
 
@@ -114,7 +118,7 @@ def test_commands_over_mqtt_drive_the_room_and_are_heard(room_factory, recorder,
     rec = recorder.take()
     onset = rec.onset(WELCOME_HZ, after=sent, threshold_db=-60)
     assert onset is not None and onset < heard_until, "the welcome song was not heard"
-    assert results(sub) == [{"action": a, "ok": True, "error": None}
+    assert results(sub) == [{"action": a, "ok": True, "error": None, "kind": None}
                             for a in ("ambient", "welcome", "volume", "receptive")]
 
 
@@ -141,7 +145,9 @@ def test_bad_command_messages_are_ignored_and_logged_once(room_factory, mosquitt
     got = results(sub)
     assert [r["ok"] for r in got] == [False] * len(bad) + [True, False]
     errors = [r["error"] for r in got]
-    assert "not JSON" in errors[0] and "minutes must be a number" in errors[1]
+    assert "not valid JSON" in errors[0] and "minutes must be a number" in errors[1]
+    assert [r["kind"] for r in got[:len(bad)]] == ["invalid"] * 3 + ["unknown"] * 2 + [
+        "invalid"] * 2
     assert "JSON object" in errors[2] and "unknown command 'dance'" in errors[3]
     assert "over 4096" in errors[5] and "unexpected argument 'now'" in errors[6]
     dance_lines = [r for r in caplog.records if "cmd/dance" in r.getMessage()]
@@ -285,7 +291,7 @@ def test_broker_down_at_boot_and_wrong_credentials_are_faults(room_factory, mosq
 def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factory, mosquitto,
                                                                       subscriber_factory,
                                                                       tmp_path):
-    from .conftest import make_test_ca
+    from .broker import make_test_ca
     broker = mosquitto(tls=True)
     sub = subscriber_factory(broker.port)  # the plain listener
     stranger = make_test_ca(tmp_path, "some-other-ca")[1]
@@ -309,7 +315,7 @@ def test_tls_with_the_wrong_ca_is_a_fault_and_the_right_one_connects(room_factor
 
 
 def test_a_broker_that_wants_a_client_certificate(room_factory, mosquitto, subscriber_factory):
-    from .conftest import make_server_cert
+    from .broker import make_server_cert
     broker = mosquitto(tls=True, client_certs=True)
     sub = subscriber_factory(broker.port)
     key, cert = make_server_cert(broker.folder, broker.ca, "room-c")

@@ -13,6 +13,9 @@ from appliance.mqtt.discovery import discovery_messages
 from appliance.mqtt.messages import (Ignored, Topics, event_payload, parse_cmd, state_payload)
 from appliance.schema import Problems
 from appliance.session import commands as c
+from appliance.status import ChannelStatus, Status
+
+pytestmark = pytest.mark.fast
 
 WALL = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 
@@ -94,16 +97,16 @@ def test_password_file_and_tls_files_are_read_relative_to_the_config(tmp_path):
 
 
 def test_state_carries_only_what_a_light_or_dashboard_needs():
-    status = {"room": "room-1", "room_name": "Room 1", "phase": "receptive",
-              "remaining_s": 600.0, "volume": 70, "room_volume": 70, "ambient_level": 40,
-              "cap": 80, "now_playing": "Pad 1", "channels": {"foreground": {"x": 1}},
-              "notices": ["skipped: /home/anna/private.mp3"], "fault": None,
-              "faults": {"web": "x"}, "label": "Anna, 10:00", "client": "Anna"}
-    state = json.loads(state_payload(status, WALL))
+    status = Status(room="room-1", room_name="Anna's room", phase="receptive",
+                    deadline=1600.0, volume=70, room_volume=70, ambient_level=40, cap=80,
+                    now_playing="Pad 1",
+                    channels={"foreground": ChannelStatus("playing", "Pad 1", -15.0)},
+                    notices=["skipped: /home/anna/private.mp3"], faults={"web": "x"})
+    state = json.loads(state_payload(status, WALL, 1000.0))  # 600 s before the deadline
     assert state == {"phase": "receptive", "remaining_s": 600.0,
                      "ends_at": "2027-01-15T08:10:00+00:00", "volume": 70, "cap": 80,
                      "now_playing": "Pad 1"}
-    idle = json.loads(state_payload({"phase": "idle", "remaining_s": None}, WALL))
+    idle = json.loads(state_payload(Status("idle"), WALL, 1000.0))
     assert idle["ends_at"] is None and idle["remaining_s"] is None
 
 
@@ -137,15 +140,16 @@ def test_commands_take_the_same_arguments_as_the_cli(action, payload, command):
 
 
 @pytest.mark.parametrize("topic, payload, reason", [
-    ("therapy-room/room-1/cmd/receptive", b"{minutes: 20}", "not JSON"),
+    ("therapy-room/room-1/cmd/receptive", b"{minutes: 20}", "not valid JSON"),
     ("therapy-room/room-1/cmd/receptive", b"20", "JSON object"),
     ("therapy-room/room-1/cmd/receptive", b"{}", "receptive: missing minutes"),
-    ("therapy-room/room-1/cmd/volume", b'{"level": NaN}', "level must be a number"),
+    ("therapy-room/room-1/cmd/volume", b'{"level": NaN}', "NaN is not a number JSON allows"),
+    ("therapy-room/room-1/cmd/volume", b'{"level": [1, 2]}', "level must be a number"),
     ("therapy-room/room-1/cmd/shutdown", b"", "unknown command 'shutdown'"),
     ("therapy-room/room-1/cmd/welcome", b"{" + b" " * 5000 + b"}", "over 4096"),
     ("therapy-room/room-1/cmd/welcome/extra", b"", "not a command topic"),
     ("therapy-room/room-2/cmd/welcome", b"", "not a command topic"),
-    ("therapy-room/room-1/cmd/welcome", b"\xff\xfe", "not JSON"),
+    ("therapy-room/room-1/cmd/welcome", b"\xff\xfe", "not UTF-8"),
 ])
 def test_bad_commands_are_refused_with_a_reason(topic, payload, reason):
     with pytest.raises(Ignored) as why:

@@ -10,6 +10,8 @@ from appliance.errors import ConfigError
 
 from .conftest import write_config
 
+pytestmark = pytest.mark.fast
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -6,6 +6,10 @@ from zoneinfo import ZoneInfo
 
 from appliance.schedule.plan import UTC, Slot, Timing, occurrences, plan, upcoming
 
+import pytest
+
+pytestmark = pytest.mark.fast
+
 BERLIN = ZoneInfo("Europe/Berlin")
 MON, SUN = 0, 6
 

@@ -15,7 +15,11 @@ from appliance.schedule.config import ScheduleConfig
 from appliance.schedule.plan import UTC, Slot, Timing
 from appliance.schedule.scheduler import CAP_S, Scheduler
 from appliance.session import commands as c
+from appliance.errors import Refused
 from appliance.session.model import Library, Settings, Track
+from appliance.status import Status
+
+pytestmark = pytest.mark.fast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CALM = (Track("/media/calm.wav", "Calm"),)
@@ -70,11 +74,11 @@ class FakeRoom:
                 if isinstance(effect, c.PhaseChanged):
                     for callback in list(self._events):
                         callback({"type": "phase", "old": effect.old, "new": effect.new})
-        pending._finish(outcome.refusal, outcome.message)
+        pending._finish(Refused(outcome.refusal) if outcome.refusal else None, outcome.message)
         return pending
 
     def status(self):
-        return {"phase": self.state.phase}
+        return Status(phase=self.state.phase)
 
     def subscribe_events(self, callback):
         self._events.append(callback)

@@ -10,6 +10,8 @@ from appliance.schedule.store import FILE_NAME
 
 from .test_schedule_scheduler import make, run_until
 
+pytestmark = pytest.mark.fast
+
 
 def restart(tmp_path, start="2026-11-30T09:00"):
     return make(tmp_path, start)
@@ -35,15 +37,16 @@ def test_one_offs_added_and_removed_survive_a_restart(tmp_path):
 
 
 @pytest.mark.parametrize("start, minutes, label, error", [
-    ("tomorrow", 45, None, "start: 'tomorrow' is not a date and time like 2026-12-01T10:00"),
+    ("tomorrow", 45, None,
+     "schedule add: start: 'tomorrow' is not a date and time like 2026-12-01T10:00"),
     ("2026-11-29T10:00", 45, None, "start: 2026-11-29T10:00 is in the past"),
     ("2028-01-01T10:00", 45, None, "start: 2028-01-01T10:00 is more than a year ahead"),
     ("2027-03-28T02:30", 45, None,
      "start: 2027-03-28T02:30 does not exist in Europe/Berlin (the clocks go forward then)"),
-    ("2026-12-01T10:00", 0, None, "minutes: must be a number from 5 to 480, not 0"),
-    ("2026-12-01T10:00", True, None, "minutes: must be a number from 5 to 480, not True"),
+    ("2026-12-01T10:00", 0, None, "schedule add: minutes must be between 5 and 480, not 0"),
+    ("2026-12-01T10:00", True, None, "schedule add: minutes must be a number, not True"),
     ("2026-12-01T10:00", 45, "Anna Schmidt",
-     "label: 'Anna Schmidt' is not a client code: 1-32 letters, digits, '.', '-' or '_', "
+     "schedule add: label: 'Anna Schmidt' is not a client code: 1-32 letters, digits, '.', '-' or '_', "
      "no spaces (never a client's name)"),
     ("2026-12-03T10:30", 45, None, "start: overlaps the weekly session w1 at Thu 10:00"),
     ("2026-12-03T10:50", 45, None,

@@ -9,6 +9,8 @@ from appliance.session import (ACTIVE, AMBIENT, FOREGROUND_CH, IDLE, RECEPTIVE, 
                                now_playing, remaining_s, step)
 from appliance.session import commands as c
 
+pytestmark = pytest.mark.fast
+
 AMB = (Track("/m/drone.wav", "Drone"),)
 WEL = (Track("/m/hello.wav", "Hello song"), Track("/m/goodmorning.ogg", "Good morning"))
 REC = tuple(Track(f"/m/r{i}.wav", f"Pad {i}") for i in range(1, 4))
@@ -34,7 +36,7 @@ def of(effects, kind):
 
 
 def test_a_whole_session_walks_through_every_phase():
-    s = fresh(reflection_s=600, receptive_fade_out_s=30)
+    s = fresh(reflection_minutes=10, receptive_fade_out_s=30)
     s, fx = run(s, c.Ambient())
     assert s.phase == AMBIENT and of(fx, c.Play)[0].track == AMB[0]
     s, fx = run(s, c.Welcome(), now=10)
@@ -131,7 +133,7 @@ def test_receptive_fills_the_block_by_drawing_the_playlist_again():
 def test_shuffle_is_a_permutation_and_repeatable_for_a_seed():
     orders = set()
     for seed in range(6):
-        s = new_state(Settings(receptive_shuffle=True), Library(AMB, WEL, REC), seed=seed)
+        s = new_state(Settings(receptive_order="shuffle"), Library(AMB, WEL, REC), seed=seed)
         s, fx = run(s, c.Receptive(20))
         order = [of(fx, c.Play)[0].track]
         for _ in range(2):

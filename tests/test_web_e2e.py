@@ -2,28 +2,46 @@
 the listening sink): log in, press Welcome, hear it, see the room move on by itself."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from appliance.session.phases import TRANSITIONS, Phase
 from appliance.web.config import WebConfig
 from appliance.web.secrets_store import Credentials, set_passphrase
 
 from .conftest import WELCOME_HZ
+from .test_web_extras import with_buttons  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.browser
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# screenshots: outside the checkout (a test writes nothing there); CI may point this elsewhere
+ARTIFACTS = Path(os.environ.get("APPLIANCE_TEST_ARTIFACTS")
+                 or Path(tempfile.gettempdir()) / "appliance-test-artifacts")
 PASSPHRASE = "quiet river 42"
 HEARD_DB = -45.0
 # no downloads, no background traffic: the clinic may have no internet, and tests stay local
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+
+
+def enabled_buttons(page) -> list:
+    return sorted(page.eval_on_selector_all("[data-verb]:not(.unavailable)",
+                                            "els => els.map(e => e.dataset.verb)"))
+
+
+def enabled_by_the_table(page, phase) -> list:
+    shown = page.eval_on_selector_all("[data-verb]", "els => els.map(e => e.dataset.verb)")
+    return sorted(verb for verb in shown if phase in TRANSITIONS[verb])
 
 
 @pytest.fixture
@@ -48,7 +66,7 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         playlists={"welcome": [("Short hello", tones / "welcome-short.wav")]})
     set_passphrase(room.cfg.state_dir, PASSPHRASE)
     page = browser_page
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with room:
         page.goto(room.daemon.adapters["web"].url)
         page.fill("#passphrase", "quiet river 41")
@@ -59,6 +77,7 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         page.click("text=Unlock")
         sync_api.expect(page.locator("#phase")).to_have_text("Ready")
         sync_api.expect(page.locator("#live")).to_have_text("live")  # the event stream is open
+        assert enabled_buttons(page) == enabled_by_the_table(page, Phase.IDLE)
         page.screenshot(path=str(ARTIFACTS / "web-panel-ready-360x640.png"))
 
         # everything a therapist needs fits the screen: no sideways scroll, big targets
@@ -89,6 +108,8 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         page.click("[data-verb=receptive]")
         sync_api.expect(page.locator("#phase")).to_have_text("Receptive")
         sync_api.expect(page.locator("#countdown")).to_have_text(re.compile(r"^4:5\d$"))
+        assert enabled_buttons(page) == enabled_by_the_table(page, Phase.RECEPTIVE)
+        assert "welcome" not in enabled_buttons(page)  # dimmed, and still says why:
         page.click("[data-verb=welcome]")  # not now: the page says why in plain words
         sync_api.expect(page.locator("#message")).to_contain_text(
             "Not now. Welcome: not possible during receptive")
@@ -98,27 +119,36 @@ def test_phone_logs_in_presses_welcome_hears_it_and_follows_the_room(
         sync_api.expect(page.locator("#countdown")).to_have_text(re.compile(r"^(1:00|0:5\d)$"))
 
 
-def test_page_lists_the_next_sessions_and_presses_virtual_buttons(web_panel, browser_page):
+def test_page_lists_the_next_sessions_and_presses_virtual_buttons(web_panel, browser_page,
+                                                                  with_buttons):
     from appliance.web.adapter import serve
 
     from .conftest import PANEL_PASSPHRASE
-    from .test_web_extras import ButtonsStandIn, ScheduleStandIn
+    from .test_web_extras import offer_schedule
 
-    env = web_panel()
-    buttons = ButtonsStandIn()
+    schedule = []
+
+    def offer(context):
+        offer_schedule(schedule)(context)
+        with_buttons(context)
+    env = web_panel(offer=offer)
     cfg = WebConfig(host="127.0.0.1", port=0)
-    panel = serve(env.engine, cfg, Credentials(env.state_dir),
-                  {"schedule": ScheduleStandIn(), "gpio": buttons})
+    panel = serve(env.context, cfg, Credentials(env.state_dir))
     page = browser_page
     try:
         page.goto(panel.url)
         page.fill("#passphrase", PANEL_PASSPHRASE)
         page.click("text=Unlock")
-        sync_api.expect(page.locator("#sessions li")).to_contain_text(["50 min · Group A"])
+        sync_api.expect(page.locator("#sessions li").first).to_contain_text("50 min · group-a")
         sync_api.expect(page.locator("#vbuttons button")).to_have_count(3)  # 2 presses, 1 hold
         with page.expect_response("**/api/buttons/session") as answer:
-            page.click("#vbuttons button >> nth=1")  # session, held
-        assert answer.value.status == 200 and buttons.presses == [("session", 3.0)]
+            page.click("#vbuttons button >> nth=0")  # session: next
+        assert answer.value.status == 200
+        sync_api.expect(page.locator("#phase")).to_have_text("Ambient")
+        with page.expect_response("**/api/buttons/session") as answer:
+            page.click("#vbuttons button >> nth=1")  # session, held: end
+        assert answer.value.status == 200
+        sync_api.expect(page.locator("#phase")).to_have_text("Ready")
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.screenshot(path=str(ARTIFACTS / "web-panel-extras-360x640.png"), full_page=True)
     finally:

@@ -1,47 +1,61 @@
-"""Schedule and virtual-button routes against small stand-ins of those adapters' interfaces."""
+"""The schedule and virtual-button routes, against the real schedule and the real GPIO adapter
+(mock pins): the panel reaches them only through the verbs they offer, checked by the table."""
 from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from appliance.gpio.adapter import GpioAdapter
+from appliance.gpio.config import Action, ButtonConfig, GpioConfig
+from appliance.schedule.adapter import ScheduleAdapter
+from appliance.schedule.config import ScheduleConfig
+from appliance.schedule.plan import UTC, Slot, Timing
+from appliance.schedule.scheduler import Scheduler
 
 from .test_web_api import login, post
 
+import pytest
 
-class ScheduleStandIn:
-    """The schedule adapter's interface: upcoming / add / remove, ValueError for bad input."""
+pytestmark = pytest.mark.fast
 
-    def __init__(self):
-        self.sessions = [{"id": "s1", "start": "2026-03-02T09:30:00+01:00", "minutes": 50,
-                          "label": "Group A", "ambient_at": "2026-03-02T09:20:00+01:00",
-                          "why_not": None}]
-
-    def upcoming(self, limit=10):
-        return self.sessions[:limit]
-
-    def add(self, start_iso, minutes, label=None):
-        if not start_iso.startswith("2026"):
-            raise ValueError(f"start: not a date and time: {start_iso!r}")
-        made = {"id": f"s{len(self.sessions) + 1}", "start": start_iso, "minutes": minutes,
-                "label": label, "ambient_at": None, "why_not": None}
-        self.sessions.append(made)
-        return made
-
-    def remove(self, session_id):
-        kept = [s for s in self.sessions if s["id"] != session_id]
-        found = len(kept) != len(self.sessions)
-        self.sessions = kept
-        return found
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=BERLIN)  # a Sunday
 
 
-class ButtonsStandIn:
-    def __init__(self):
-        self.presses = []
+def offer_schedule(made: list):
+    """The real schedule (one weekly slot, Mondays 09:30, 50 min) on a fixed clock."""
+    def offer(context):
+        timing = Timing(tz=BERLIN)
+        weekly = Slot(id="w1", kind="weekly", minutes=50, label="group-a",
+                      days=frozenset({0}), at=time(9, 30))
+        scheduler = Scheduler(ScheduleConfig(timing, (weekly,), ()), context.engine,
+                              context.room.state_dir, wall=lambda: NOW.astimezone(UTC))
+        scheduler.load()
+        adapter = ScheduleAdapter(scheduler)
+        context.verbs.offer("schedule", adapter.verbs())
+        made.append(scheduler)
+    return offer
 
-    def virtual_buttons(self):
-        return [{"name": "session", "press": "next part", "hold": "end"},
-                {"name": "quiet", "press": "quiet", "hold": None}]
 
-    def press(self, name, hold_s=None):
-        if name == "quiet" and hold_s:
-            raise ValueError("quiet cannot be held")
-        self.presses.append((name, hold_s))
+BUTTONS = GpioConfig(pin_factory="mock", repeat_s=0, buttons=(
+    ButtonConfig(name="session", pin="GPIO22", on_press=Action("next"), on_hold=Action("end"),
+                 hold_s=0.5),
+    ButtonConfig(name="quiet", pin="GPIO23", on_press=Action("quiet"))))
+
+
+@pytest.fixture
+def with_buttons(tmp_path):
+    """offer(context): the real GPIO adapter on mock pins, its verbs offered to the panel."""
+    adapters = []
+
+    def offer(context):
+        adapter = GpioAdapter(BUTTONS, context.engine, tmp_path, 20, kind="mock")
+        adapter.start()
+        adapters.append(adapter)
+        context.verbs.offer("gpio", adapter.verbs())
+    yield offer
+    for adapter in adapters:
+        adapter.stop()
 
 
 def test_schedule_routes_say_so_when_there_is_no_schedule(web_panel):
@@ -54,62 +68,77 @@ def test_schedule_routes_say_so_when_there_is_no_schedule(web_panel):
 
 
 def test_schedule_lists_adds_and_removes(web_panel):
-    schedule = ScheduleStandIn()
-    web = web_panel(adapters={"schedule": schedule})
+    made = []
+    web = web_panel(offer=offer_schedule(made))
     csrf = login(web.client)
     assert web.client.get("/api/panel").json["schedule"] is True
-    listed = web.client.get("/api/schedule?limit=5").json["sessions"]
-    assert [s["label"] for s in listed] == ["Group A"]
+    listed = web.client.get("/api/schedule?limit=2").json["sessions"]
+    assert [(s["id"], s["start"], s["label"]) for s in listed] == [
+        ("w1", "2026-03-02T09:30+01:00", "group-a"), ("w1", "2026-03-09T09:30+01:00", "group-a")]
     added = post(web.client, "/api/schedule", csrf,
-                 {"start": "2026-03-09T10:00", "minutes": 45, "label": "Anna's group"})
-    assert added.status_code == 201 and added.json["id"] == "s2"
-    assert schedule.sessions[-1]["minutes"] == 45.0
-    gone = web.client.delete("/api/schedule/s2", headers={"X-CSRF-Token": csrf})
-    assert gone.status_code == 200 and [s["id"] for s in schedule.sessions] == ["s1"]
-    again = web.client.delete("/api/schedule/s2", headers={"X-CSRF-Token": csrf})
-    assert again.status_code == 404 and "s2" in again.json["error"]
+                 {"start": "2026-03-04T10:00", "minutes": 45, "label": "anna-g"})
+    assert added.status_code == 201 and added.json["id"].startswith("o-")
+    assert added.json["minutes"] == 45.0 and added.json["ambient_at"] == "2026-03-04T09:50+01:00"
+    assert [s.id for s in made[0].one_offs] == [added.json["id"]]
+    gone = web.client.delete(f"/api/schedule/{added.json['id']}", headers={"X-CSRF-Token": csrf})
+    assert gone.status_code == 200 and made[0].one_offs == []
+    again = web.client.delete(f"/api/schedule/{added.json['id']}", headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 404 and added.json["id"] in again.json["error"]
 
 
-def test_schedule_input_is_checked_and_its_errors_passed_on(web_panel):
-    schedule = ScheduleStandIn()
-    web = web_panel(adapters={"schedule": schedule})
+def test_schedule_input_is_checked_by_the_table_and_the_schedule_refuses_what_cannot_be(web_panel):
+    made = []
+    web = web_panel(offer=offer_schedule(made))
     csrf = login(web.client)
-    refused = post(web.client, "/api/schedule", csrf, {"start": "tomorrow-ish", "minutes": 50})
-    assert refused.status_code == 400
-    assert refused.json["error"] == "schedule: start: not a date and time: 'tomorrow-ish'"
-    for body in ({"minutes": 50}, {"start": "2026-03-02T09:30", "minutes": "long"},
-                 {"start": "2026-03-02T09:30", "minutes": 50, "label": 7},
-                 {"start": "2026-03-02T09:30", "minutes": 50, "room": "x"}):
-        assert post(web.client, "/api/schedule", csrf, body).status_code == 400, body
+    for body, code, error in (
+            ({"start": "tomorrow-ish", "minutes": 50}, 400,
+             "schedule add: start: 'tomorrow-ish' is not a date and time like 2026-12-01T10:00"),
+            ({"minutes": 50}, 400, "schedule add: missing start"),
+            ({"start": "2026-03-04T10:00", "minutes": "long"}, 400,
+             "schedule add: minutes must be a number, not 'long'"),
+            ({"start": "2026-03-04T10:00", "minutes": 3}, 400,
+             "schedule add: minutes must be between 5 and 480, not 3"),
+            ({"start": "2026-03-04T10:00", "minutes": 50, "label": "Anna's group"}, 400,
+             "schedule add: label: \"Anna's group\" is not a client code: 1-32 letters, "
+             "digits, '.', '-' or '_', no spaces (never a client's name)"),
+            ({"start": "2026-03-04T10:00", "minutes": 50, "room": "x"}, 400,
+             "schedule add: unexpected argument 'room'"),
+            ({"start": "2026-02-01T10:00", "minutes": 50}, 409,
+             "schedule add: start: 2026-02-01T10:00 is in the past"),
+            ({"start": "2026-03-02T09:00", "minutes": 50}, 409, "schedule add: start: overlaps")):
+        answer = post(web.client, "/api/schedule", csrf, body)
+        assert answer.status_code == code and answer.json["error"].startswith(error), answer.json
     assert web.client.get("/api/schedule?limit=lots").status_code == 400
-    no_csrf = web.client.post("/api/schedule", json={"start": "2026-03-02T09:30", "minutes": 5})
-    no_delete = web.client.delete("/api/schedule/s1")
+    assert web.client.get("/api/schedule?limit=0").status_code == 400
+    no_csrf = web.client.post("/api/schedule", json={"start": "2026-03-04T10:00", "minutes": 5})
+    no_delete = web.client.delete("/api/schedule/w1")
     assert no_csrf.status_code == 403 and no_delete.status_code == 403
-    assert len(schedule.sessions) == 1
+    assert made[0].one_offs == []
 
 
-def test_virtual_buttons_are_listed_and_pressed(web_panel):
-    buttons = ButtonsStandIn()
-    web = web_panel(adapters={"gpio": buttons})
+def test_virtual_buttons_are_listed_and_pressed(web_panel, with_buttons):
+    web = web_panel(offer=with_buttons)
     csrf = login(web.client)
     assert web.client.get("/api/panel").json["buttons"][0]["name"] == "session"
-    assert [b["name"] for b in web.client.get("/api/buttons").json["buttons"]] == [
-        "session", "quiet"]
-    assert post(web.client, "/api/buttons/session", csrf).status_code == 200
-    assert post(web.client, "/api/buttons/session", csrf, {"hold_s": 2}).status_code == 200
-    assert buttons.presses == [("session", None), ("session", 2.0)]
+    assert web.client.get("/api/buttons").json["buttons"] == [
+        {"name": "session", "press": "next", "hold": "end", "hold_s": 0.5},
+        {"name": "quiet", "press": "quiet", "hold": None, "hold_s": None}]
+    pressed = post(web.client, "/api/buttons/session", csrf)
+    assert pressed.status_code == 200 and pressed.json["status"]["phase"] == "ambient"
+    assert pressed.json["message"] == "session: press -> next"
+    held = post(web.client, "/api/buttons/session", csrf, {"hold_s": 1})
+    assert held.status_code == 200 and held.json["status"]["phase"] == "idle"  # end
     unknown = post(web.client, "/api/buttons/self-destruct", csrf)
     assert unknown.status_code == 404 and "self-destruct" in unknown.json["error"]
-    assert post(web.client, "/api/buttons/session", csrf, {"hold_s": -1}).status_code == 400
-    assert post(web.client, "/api/buttons/session", csrf, {"hold_s": True}).status_code == 400
-    held = post(web.client, "/api/buttons/quiet", csrf, {"hold_s": 3})
-    assert held.status_code == 400 and "cannot be held" in held.json["error"]
+    for hold in (-1, 0, True, 31, "long"):
+        bad = post(web.client, "/api/buttons/session", csrf, {"hold_s": hold})
+        assert bad.status_code == 400 and "button: hold_s must be" in bad.json["error"], hold
     assert web.client.post("/api/buttons/session", json={}).status_code == 403
-    assert len(buttons.presses) == 2
+    assert web.engine.status().phase == "idle"
 
 
-def test_real_gpio_has_no_virtual_buttons(web_panel):
-    web = web_panel(adapters={"gpio": object()})
+def test_without_gpio_there_are_no_virtual_buttons(web_panel):
+    web = web_panel()
     login(web.client)
     assert web.client.get("/api/buttons").status_code == 404
     assert web.client.get("/api/panel").json["buttons"] is None

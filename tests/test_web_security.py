@@ -11,6 +11,8 @@ from appliance.web.secrets_store import new_api_token, revoke_api_token, set_pas
 from .conftest import PANEL_PASSPHRASE
 from .test_web_api import login, post
 
+pytestmark = pytest.mark.fast
+
 # --- CSRF and other sites ----------------------------------------------------------------------
 
 
@@ -21,7 +23,7 @@ def test_a_post_without_the_csrf_header_is_refused_and_changes_nothing(web_panel
     assert answer.status_code == 403 and "X-CSRF-Token" in answer.json["error"]
     wrong = web.client.post("/api/commands/welcome", json={}, headers={"X-CSRF-Token": "guess"})
     assert wrong.status_code == 403
-    assert web.engine.status()["phase"] == "idle" and web.audio.played == []
+    assert web.engine.status().phase == "idle" and web.audio.played == []
 
 
 def test_a_request_from_another_site_is_refused_even_with_a_token(web_panel):
@@ -110,7 +112,7 @@ def test_commands_are_rate_limited_per_client(web_panel):
         assert post(web.client, "/api/commands/volume_down", csrf).status_code == 200
     flood = post(web.client, "/api/commands/volume_down", csrf)
     assert flood.status_code == 429 and flood.headers["Retry-After"]
-    assert web.engine.status()["volume"] == 70 - 3 * 5
+    assert web.engine.status().volume == 70 - 3 * 5
     web.clock.advance(60)
     assert post(web.client, "/api/commands/volume_down", csrf).status_code == 200
 
@@ -193,7 +195,7 @@ def test_path_like_track_names_are_refused_without_touching_files(web_panel, nam
     assert answer.status_code == 400, answer.json
     assert "not a path" in answer.json["error"] or "track name" in answer.json["error"]
     assert seen == [], f"the request opened {seen}"
-    assert web.engine.status()["phase"] == "idle" and web.audio.played == []
+    assert web.engine.status().phase == "idle" and web.audio.played == []
 
 
 def test_a_plain_unknown_name_is_refused_by_the_room_and_a_known_one_plays(web_panel):
@@ -220,7 +222,7 @@ def test_many_phones_at_once_all_get_answers(web_panel):
     for t in threads:
         t.join(30)
     assert codes == [200] * 20
-    assert web.engine.status()["volume"] == 80  # never above the cap
+    assert web.engine.status().volume == 80  # never above the cap
 
 
 @pytest.mark.parametrize("path", ["/static/../app.py", "/static/..%2fapp.py",

@@ -9,7 +9,7 @@ import os
 import socket
 import stat
 import time
-from types import SimpleNamespace
+from dataclasses import replace
 
 import pytest
 
@@ -20,7 +20,9 @@ from appliance.web import adapter
 from appliance.web.config import WebConfig, parse
 from appliance.web.secrets_store import PASSPHRASE_FILE, Credentials
 
-from .conftest import PANEL_PASSPHRASE, write_config
+from .conftest import PANEL_PASSPHRASE, adapter_context, write_config
+
+pytestmark = pytest.mark.fast
 
 # --- config ----------------------------------------------------------------------------------
 
@@ -98,24 +100,23 @@ def test_api_token_is_printed_once_and_stored_hashed(config_file, monkeypatch, c
 
 # --- the adapter -----------------------------------------------------------------------------
 
-def _daemon(engine, state_dir, **web):
-    cfg = SimpleNamespace(adapters={"web": WebConfig(host="127.0.0.1", port=0, **web)},
-                          state_dir=state_dir)
-    return SimpleNamespace(cfg=cfg, engine=engine, adapters={})
+def _context(engine, state_dir, **web):
+    """What the daemon hands the panel, with state in `state_dir`."""
+    context = adapter_context(engine, "web", WebConfig(host="127.0.0.1", port=0, **web),
+                              state_dir.parent)
+    return replace(context, room=replace(context.room, state_dir=state_dir))
 
 
 def test_without_a_passphrase_the_panel_stays_off_and_says_why(web_panel, tmp_path, caplog):
     engine = web_panel().engine
-    daemon = _daemon(engine, tmp_path / "empty-state")
-    assert adapter.start(daemon) is None
-    assert "web" not in daemon.adapters
+    assert adapter.create(_context(engine, tmp_path / "empty-state")) is None
     assert "set-passphrase" in caplog.text
     deadline = time.monotonic() + 5
-    while "web" not in engine.status()["faults"] and time.monotonic() < deadline:
+    while "web" not in engine.status().faults and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert "no passphrase set" in engine.status()["faults"]["web"]
+    assert "no passphrase set" in engine.status().faults["web"]
     assert engine.submit(commands.Ambient()).wait()  # the rest of the appliance runs on
-    assert engine.status()["phase"] == "ambient"
+    assert engine.status().phase == "ambient"
 
 
 @pytest.fixture
@@ -125,14 +126,14 @@ def served(web_panel):
 
     def make(**web):
         panel_env = web_panel()
-        daemon = _daemon(panel_env.engine, panel_env.state_dir, **web)
-        stop = adapter.start(daemon)
-        assert stop is not None
-        made.append(stop)
-        return daemon.adapters["web"]
+        panel = adapter.create(_context(panel_env.engine, panel_env.state_dir, **web))
+        assert panel is not None
+        panel.start()
+        made.append(panel)
+        return panel.panel
     yield make
-    for stop in made:
-        stop()
+    for panel in made:
+        panel.stop()
 
 
 def _request(panel, method, path, body=None, headers=None):
@@ -225,12 +226,12 @@ def test_a_port_in_use_is_reported_and_the_room_runs_on(web_panel):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        daemon = _daemon(env.engine, env.state_dir)
-        daemon.cfg.adapters["web"] = WebConfig(host="127.0.0.1", port=taken.getsockname()[1])
-        assert adapter.start(daemon) is None
+        context = replace(_context(env.engine, env.state_dir),
+                          config=WebConfig(host="127.0.0.1", port=taken.getsockname()[1]))
+        assert adapter.create(context) is None
     deadline = time.monotonic() + 5
-    while "web" not in env.engine.status()["faults"] and time.monotonic() < deadline:
+    while "web" not in env.engine.status().faults and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert "cannot listen on 127.0.0.1:" in env.engine.status()["faults"]["web"]
+    assert "cannot listen on 127.0.0.1:" in env.engine.status().faults["web"]
     assert env.engine.submit(commands.Ambient()).wait()
-    assert env.engine.status()["phase"] == "ambient"
+    assert env.engine.status().phase == "ambient"

@@ -4,6 +4,8 @@ import pytest
 from appliance.errors import InvalidInput
 from appliance.wire import parse_json
 
+pytestmark = pytest.mark.fast
+
 
 def test_a_normal_request_decodes():
     assert parse_json(b'{"verb": "receptive", "args": {"minutes": 20}}', what="request",

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from gpiozero import LED, PWMLED, DigitalInputDevice
 
+from ..errors import Busy
 from ..verbs import parse_command
 from . import pins
 from .buttons import ButtonLogic
@@ -43,7 +44,7 @@ class GpioAdapter:
         self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_LIMIT)
         self._thread: Optional[threading.Thread] = None
         self._stopping = threading.Event()
-        self._latest_status: Optional[dict] = None
+        self._latest_status = None  # the engine's newest Status snapshot
         self._dropped = 0
         self._log = RateLimitedLog(log)                      # faults, drops: every 10 s
         self._log_press = RateLimitedLog(log, every_s=1.0)   # presses: once a second a button
@@ -79,6 +80,12 @@ class GpioAdapter:
         if self._thread is not None:
             self._thread.join(5)
 
+    def verbs(self) -> dict:
+        """'button' (press a mock button, wait for what it did) and 'buttons' (the list)."""
+        from .virtual import control_verb
+        return {"button": control_verb(self),
+                "buttons": lambda args: {"buttons": self.virtual_buttons()}}
+
     def virtual_buttons(self) -> list:
         """The buttons a person can press from the panel or CLI (mock pins only)."""
         if self.kind != "mock":
@@ -92,10 +99,10 @@ class GpioAdapter:
         hold_s = press_length(self.cfg.buttons, self.kind, name, hold_s)
         ticket = PressTicket(name, hold_s)
         if not self._put(("press", ticket)):
-            raise ValueError("button: too many presses at once, try again")
+            raise Busy("button: too many presses at once, try again")
         return ticket
 
-    def _on_status(self, status: dict):  # engine thread: only note it
+    def _on_status(self, status):  # engine thread: only note it
         self._latest_status = status
         self._put(("wake",))
 
@@ -378,18 +385,10 @@ class GpioAdapter:
             self.engine.report_fault("gpio", message)
 
 
-def start(daemon):
-    """Start buttons and lights from daemon.cfg; None when [gpio]/[[buttons]]/[[lights]] are
-    not configured."""
-    cfg = daemon.cfg.adapters.get("gpio")
-    daemon.adapters["gpio"] = None
-    if cfg is None:
-        return None
-    from .virtual import control_verb
-    lgpio_dir = cfg.lgpio_dir or daemon.cfg.socket_path.parent
-    adapter = GpioAdapter(cfg, daemon.engine, lgpio_dir, daemon.cfg.default_receptive_minutes)
+def create(context, **options) -> GpioAdapter:
+    """Buttons and lights from [gpio], [[buttons]], [[lights]] (the daemon's registry)."""
+    cfg = context.config
+    adapter = GpioAdapter(cfg, context.engine, cfg.lgpio_dir or context.room.socket_dir,
+                          context.room.settings.receptive_default_minutes, **options)
     log.info("GPIO: pin factory %s (%s)", adapter.kind, cfg.pin_factory)
-    adapter.start()
-    daemon.adapters["gpio"] = adapter
-    daemon.control.extra_verbs["button"] = control_verb(adapter)
-    return adapter.stop
+    return adapter

@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..schema import Problems, Section
-from ..verbs import BadRequest, parse_command
+from ..schema import Problems, Section, key
+from ..errors import InvalidArgument
+from ..verbs import TABLE, number_problem, parse_command
+
+HOLD = TABLE["button"].arg("hold_s")  # a hold in config is what a virtual press may be
 
 SECTIONS = ("gpio", "buttons", "lights")
 FACTORIES = ("auto", "lgpio", "mock")
-#: engine verbs a button may give ('receptive' may carry minutes: "receptive 30")
+#: room verbs a button may give, most used first ('receptive' may carry minutes:
+#: "receptive 30"); tests/test_contracts.py checks them against the verb table
 ACTIONS = ("welcome", "receptive", "quiet", "next", "end", "volume_up", "volume_down",
            "ambient", "active", "reflection")
 ROOM_STATES = ("idle", "ambient", "session", "reminder", "fault")
@@ -42,61 +46,55 @@ class Action:
         return self.verb if self.minutes is None else f"{self.verb} {self.minutes:g}"
 
 
+def _hold_problem(value) -> Optional[str]:
+    return number_problem(HOLD, value)  # a hold in config is what a virtual press may be
+
+
 @dataclass(frozen=True)
 class ButtonConfig:
     name: str
     pin: str                      # gpiozero's primary name, e.g. "GPIO17"
-    pull: str = "up"              # up: wired between the pin and ground
+    pull: str = key("up", choices=PULLS)  # up: wired between the pin and ground
     active_high: bool = False     # pressed reads high (pull down) or low (pull up)
     on_press: Optional[Action] = None
     on_hold: Optional[Action] = None
-    hold_s: float = 2.0
-    debounce_s: float = 0.05
+    hold_s: float = key(2.0, check=_hold_problem)
+    debounce_s: float = key(0.05, 0, 1)
 
 
 @dataclass(frozen=True)
 class LightConfig:
     name: str
     pin: str
-    pwm: bool = True              # PWMLED (dimmable, can breathe) or a plain on/off LED
-    active_high: bool = True
-    brightness: float = 1.0
+    pwm: bool = key(True)         # PWMLED (dimmable, can breathe) or a plain on/off LED
+    active_high: bool = key(True)
+    brightness: float = key(1.0, 0.01, 1.0)
     patterns: dict = field(default_factory=lambda: dict(DEFAULT_PATTERNS))
 
 
 @dataclass(frozen=True)
 class GpioConfig:
-    pin_factory: str = "auto"
+    pin_factory: str = key("auto", choices=FACTORIES)
     lgpio_dir: Optional[Path] = None  # None: the control socket's folder
-    welcome_repeat_s: float = 10.0
-    chatter_edges: int = 25
-    repeat_s: float = 0.3
-    settle_s: float = 2.0
-    reminder_before_end_s: float = 120.0
-    reflection_reminder_s: float = 60.0
-    retry_s: float = 10.0
+    welcome_repeat_s: float = key(10.0, 0, 600)
+    chatter_edges: int = key(25, 5, 10000, kind="whole")
+    repeat_s: float = key(0.3, 0, 10)
+    settle_s: float = key(2.0, 0.1, 600)
+    reminder_before_end_s: float = key(120.0, 0, 3600)
+    reflection_reminder_s: float = key(60.0, 0, 3600)
+    retry_s: float = key(10.0, 0.1, 3600)
     buttons: tuple = ()
     lights: tuple = ()
 
 
-def parse(data: dict, problems: Problems, base: Path):
+def parse(data: dict, problems: Problems, base: Path, library=None):
     """Return GpioConfig, or None when none of the sections is there (the adapter stays off)."""
     if not any(name in data for name in SECTIONS):
         return None
     g = Section("gpio", data.get("gpio"), problems)
-    pin_factory = g.string("pin_factory", "auto", FACTORIES)
+    cfg = g.read(GpioConfig)
     lgpio_dir = g.string("lgpio_dir", "")
-    cfg = dict(
-        pin_factory=pin_factory,
-        lgpio_dir=_resolve(base, lgpio_dir) if lgpio_dir else None,
-        welcome_repeat_s=g.number("welcome_repeat_s", 10.0, 0, 600),
-        chatter_edges=int(g.number("chatter_edges", 25, 5, 10000)),
-        repeat_s=g.number("repeat_s", 0.3, 0, 10),
-        settle_s=g.number("settle_s", 2.0, 0.1, 600),
-        reminder_before_end_s=g.number("reminder_before_end_s", 120.0, 0, 3600),
-        reflection_reminder_s=g.number("reflection_reminder_s", 60.0, 0, 3600),
-        retry_s=g.number("retry_s", 10.0, 0.1, 3600),
-    )
+    cfg["lgpio_dir"] = _resolve(base, lgpio_dir) if lgpio_dir else None
     g.finish()
     used: dict[str, str] = {}  # pin -> who uses it
     buttons, lights = [], []
@@ -189,8 +187,8 @@ def _action(s: Section, key: str) -> Optional[Action]:
         if rest:
             minutes = parse_command("receptive", {"minutes": rest[0]}).minutes
             if minutes <= 0:
-                raise BadRequest(f"receptive: minutes must be more than 0, not {minutes:g}")
-    except BadRequest as exc:
+                raise InvalidArgument(f"receptive: minutes must be more than 0, not {minutes:g}")
+    except InvalidArgument as exc:
         s.problems.add(where, str(exc))
         return None
     return Action(verb, minutes)
@@ -200,7 +198,8 @@ def _button(index: int, table: dict, problems: Problems, used: dict):
     s = Section(_label("buttons", index, table), table, problems)
     name = _name(s)
     pin = _pin(s, used)
-    pull = s.string("pull", "up", PULLS)
+    simple = s.read(ButtonConfig)
+    pull, hold_s, debounce_s = simple["pull"], simple["hold_s"], simple["debounce_s"]
     active = s.string("active", "", ("low", "high"))
     if not active:
         if pull == "off":
@@ -208,15 +207,7 @@ def _button(index: int, table: dict, problems: Problems, used: dict):
         active = "high" if pull == "down" else "low"
     on_press = _action(s, "on_press")
     on_hold = _action(s, "on_hold")
-    hold_s = s.number("hold_s", 2.0)
-    debounce_s = s.number("debounce_s", 0.05)
-    if hold_s <= 0:
-        problems.add(f"{s.name}.hold_s", f"must be more than 0, not {hold_s:g}")
-    elif hold_s > 30:
-        problems.add(f"{s.name}.hold_s", f"must be at most 30 seconds, not {hold_s:g}")
-    if debounce_s < 0 or debounce_s > 1:
-        problems.add(f"{s.name}.debounce_s", f"must be between 0 and 1, not {debounce_s:g}")
-    elif on_hold is not None and hold_s > 0 and debounce_s >= hold_s:
+    if on_hold is not None and debounce_s >= hold_s:
         problems.add(f"{s.name}.debounce_s", f"{debounce_s:g} s is not shorter than hold_s "
                                              f"({hold_s:g} s): the hold could never be told apart")
     if on_press is None and on_hold is None and "on_press" not in table:
@@ -224,9 +215,8 @@ def _button(index: int, table: dict, problems: Problems, used: dict):
     s.finish()
     if not name or pin is None:
         return None
-    return ButtonConfig(name=name, pin=pin, pull=pull, active_high=(active == "high"),
-                        on_press=on_press, on_hold=on_hold, hold_s=hold_s,
-                        debounce_s=debounce_s)
+    return ButtonConfig(name=name, pin=pin, active_high=(active == "high"),
+                        on_press=on_press, on_hold=on_hold, **simple)
 
 
 def _light(index: int, table: dict, problems: Problems, used: dict):
@@ -234,9 +224,7 @@ def _light(index: int, table: dict, problems: Problems, used: dict):
     s = Section(_label("lights", index, table), table, problems)
     name = _name(s)
     pin = _pin(s, used)
-    pwm = s.boolean("pwm", True)
-    active_high = s.boolean("active_high", True)
-    brightness = s.number("brightness", 1.0, 0.01, 1.0)
+    simple = s.read(LightConfig)
     patterns = {}
     for state in ROOM_STATES:
         raw = s.raw(state, DEFAULT_PATTERNS[state])
@@ -247,5 +235,4 @@ def _light(index: int, table: dict, problems: Problems, used: dict):
     s.finish()
     if not name or pin is None:
         return None
-    return LightConfig(name=name, pin=pin, pwm=pwm, active_high=active_high,
-                       brightness=brightness, patterns=patterns)
+    return LightConfig(name=name, pin=pin, patterns=patterns, **simple)

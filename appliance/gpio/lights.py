@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from ..session.phases import Phase
+
 FRAME_S = 0.05  # a breathing PWM light is updated 20 times a second
 
 BREATHE_S = 4.0
@@ -125,26 +127,25 @@ class RoomView:
         self.deadline: Optional[float] = None
         self.fault = False
 
-    def update(self, status: dict, now: float):
-        phase = status.get("phase")
-        if phase != self.phase:
-            self.phase, self.phase_since = phase, now
-        remaining = status.get("remaining_s")
-        self.deadline = None if remaining is None else now + remaining
-        self.fault = bool(status.get("faults")) or bool(status.get("fault"))
+    def update(self, status, now: float):
+        """Take a new Status snapshot; its deadline is absolute (the same monotonic clock)."""
+        if status.phase != self.phase:
+            self.phase, self.phase_since = status.phase, now
+        self.deadline = status.deadline
+        self.fault = not status.healthy
 
     def state_at(self, now: float):
         """(light state, time it changes by itself or None)."""
         if self.fault:
             return "fault", None
-        if self.phase in (None, "idle"):
+        if self.phase in (None, Phase.IDLE):
             return "idle", None
-        if self.phase == "ambient":
+        if self.phase == Phase.AMBIENT:
             return "ambient", None
-        if self.phase == "receptive" and self.deadline is not None:
+        if self.phase == Phase.RECEPTIVE and self.deadline is not None:
             warn_at = self.deadline - self.before_end_s
             return ("reminder", None) if now >= warn_at else ("session", warn_at)
-        if self.phase == "reflection":
+        if self.phase == Phase.REFLECTION:
             until = self.phase_since + self.reflection_s
             return ("reminder", until) if now < until else ("session", None)
         return "session", None

@@ -12,7 +12,10 @@ import threading
 import time
 from typing import Optional
 
-SETTLE_WAIT_S = 3.0  # beyond the hold itself: debounce, the engine's answer
+from ..errors import Busy, InvalidArgument, Refused
+from ..verbs import validate
+
+from .cli import SETTLE_WAIT_S  # beyond the hold itself: debounce, the engine's answer
 
 
 class PressTicket:
@@ -41,34 +44,27 @@ class PressTicket:
 
 
 def press_length(buttons, kind: str, name, hold_s) -> float:
-    """How long to hold the mock button `name` down; ValueError naming what is wrong."""
-    button = next((b for b in buttons if b.name == name), None)
+    """How long to hold the mock button `name` down; a CommandError naming what is wrong."""
+    args = validate("button", {"name": name, "hold_s": hold_s})  # the one table
+    button = next((b for b in buttons if b.name == args["name"]), None)
     if button is None:
         known = ", ".join(b.name for b in buttons) or "none"
-        raise ValueError(f"button: no button called {name!r} (buttons: {known})")
+        raise InvalidArgument(f"button: no button called {name!r} (buttons: {known})", "name")
     if kind != "mock":
-        raise ValueError('button: presses can only be simulated with [gpio] pin_factory = "mock"')
-    if hold_s is None:  # a short press, shorter than any hold
+        raise Refused('button: presses can only be simulated with [gpio] pin_factory = "mock"')
+    if "hold_s" not in args:  # a short press, shorter than any hold
         return min(0.1, button.hold_s / 2) if button.on_hold else 0.1
-    if isinstance(hold_s, bool) or not isinstance(hold_s, (int, float)) or not 0 < hold_s <= 30:
-        raise ValueError(f"button: hold_s must be a number of seconds (0-30], not {hold_s!r}")
-    return float(hold_s)
+    return args["hold_s"]
 
 
 def control_verb(adapter):
-    """The control socket's 'button' verb: {"name": "welcome", "hold_s": 2.5 (optional)}."""
+    """The 'button' verb (checked by the table): press, wait for what the button did."""
     def button(args: dict) -> dict:
-        name, hold_s = args.get("name"), args.get("hold_s")
-        extra = sorted(set(args) - {"name", "hold_s"})
-        if extra:
-            raise ValueError(f"button: unexpected argument {extra[0]!r}")
-        if not isinstance(name, str) or not name:
-            raise ValueError("button: missing name")
-        ticket = adapter.press(name, hold_s)
+        ticket = adapter.press(args["name"], args.get("hold_s"))
         if not ticket.wait(ticket.hold_s + SETTLE_WAIT_S):
-            return {"ok": False, "error": f"button: {name} did not finish in time"}
+            raise Busy(f"button: {ticket.name} did not finish in time")
         if ticket.error:
-            return {"ok": False, "error": ticket.error}
+            raise Refused(ticket.error)
         return answer(ticket, adapter.engine)
     return button
 
@@ -85,8 +81,8 @@ def answer(ticket: PressTicket, engine) -> dict:
         refused = refused or (why_not if pending is not None else None)
     message = "; ".join(lines) or f"{ticket.name}: pressed (nothing to do)"
     if refused:
-        return {"ok": False, "error": message}
-    return {"ok": True, "message": message, "status": engine.status()}
+        raise Refused(message)
+    return {"message": message, "status": engine.status_dict()}
 
 
 class RateLimitedLog:

@@ -15,6 +15,7 @@ import time
 
 import paho.mqtt.client as mqtt
 
+from ..session.phases import Phase
 from .config import CUE, MqttConfig
 from .discovery import STATUS_SUFFIX, _slug, discovery_messages
 from .messages import Ignored, Topics, event_payload, parse_cmd, result_payload, state_payload
@@ -82,7 +83,7 @@ class MqttAdapter:
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         self.client = client
-        self._phase = self.engine.status().get("phase")
+        self._phase = self.engine.status().phase
         self.engine.subscribe(self._on_status)
         self.engine.subscribe_events(self._on_event)
         if cfg.tls is not None:
@@ -132,8 +133,9 @@ class MqttAdapter:
             self._send_discovery()
         with self._lock:
             self._connected = True
-            self._phase = self.engine.status().get("phase")
-            self._publish_state(self.engine.status())
+            status = self.engine.status()
+            self._phase = status.phase
+            self._publish_state(status)
             self._publish_scene(self._phase)
 
     def _on_connect_fail(self, client, userdata):
@@ -183,16 +185,17 @@ class MqttAdapter:
             self._log_once(f"{message.topic[:120]}", "MQTT: ignored %s: %s",
                            message.topic[:120], why)
             self._publish_if_connected(self.topics.cmd_result,
-                                       result_payload(why.action, False, str(why)))
+                                       result_payload(why.action, False, str(why), why.kind))
             return
         pending = self.engine.submit(command, source="mqtt")
         if pending.refusal:  # refused before the engine saw it (inbox full): no event comes
             self._publish_if_connected(self.topics.cmd_result,
-                                       result_payload(action, False, pending.refusal))
+                                       result_payload(action, False, pending.refusal,
+                                                      pending.error.kind))
 
     # --- the engine's thread: only hand messages to paho ------------------------------------
 
-    def _on_status(self, status: dict):
+    def _on_status(self, status):
         with self._lock:
             if self._connected:
                 self._publish_state(status)
@@ -203,20 +206,23 @@ class MqttAdapter:
                 self._phase = event.get("new")
                 if self._connected:
                     self._publish_scene(self._phase)
-                    if self._phase == "reflection":
+                    if self._phase == Phase.REFLECTION:
                         self._publish_scene(CUE)
             elif event.get("type") == "command" and event.get("source") == "mqtt":
                 if self._connected:
+                    accepted = bool(event.get("accepted"))  # not accepted: the room refused
                     self.client.publish(self.topics.cmd_result, result_payload(
-                        event.get("verb"), bool(event.get("accepted")), event.get("reason")))
+                        event.get("verb"), accepted, event.get("reason"),
+                        None if accepted else "refused"))
             payload = event_payload(event, self.wall_clock())
             if payload is not None and self._connected:
                 self.client.publish(self.topics.event, payload)
 
     # --- helpers (callers hold self._lock where it says so) ---------------------------------
 
-    def _publish_state(self, status: dict):
-        self.client.publish(self.topics.state, state_payload(status, self.wall_clock()),
+    def _publish_state(self, status):
+        self.client.publish(self.topics.state, state_payload(status, self.wall_clock(),
+                                                             self.engine.clock()),
                             qos=0, retain=True)
 
     def _publish_scene(self, name):
@@ -250,10 +256,13 @@ class MqttAdapter:
         self._logged.add(key)
         log.warning(text, *args)
 
+    def verbs(self) -> dict:
+        return {"mqtt": lambda args: self.describe()}
+
     def describe(self) -> dict:
         with self._lock:
             connected = self._connected
-        return {"ok": True, "broker": self.broker, "connected": connected,
+        return {"broker": self.broker, "connected": connected,
                 "topics": self.topics.base + "/", "fault": self._fault}
 
 
@@ -280,16 +289,8 @@ def _tls_context(tls) -> ssl.SSLContext:
     return context
 
 
-def start(daemon):
-    """Start the adapter from daemon.cfg; return a function that stops it, or None if off."""
-    cfg = daemon.cfg.adapters.get("mqtt")
-    if cfg is None:
-        return None
-    adapter = MqttAdapter(cfg, daemon.engine, cfg.room_id or daemon.cfg.room_id,
-                          daemon.cfg.room_name, daemon.cfg.settings.cap,
-                          daemon.cfg.default_receptive_minutes)
-    adapter.start()
-    daemon.adapters["mqtt"] = adapter
-    if daemon.control is not None:
-        daemon.control.extra_verbs["mqtt"] = lambda args: adapter.describe()
-    return adapter.stop
+def create(context, **options) -> MqttAdapter:
+    """The broker connection from [mqtt] (the daemon's registry)."""
+    cfg, room = context.config, context.room
+    return MqttAdapter(cfg, context.engine, cfg.room_id or room.id, room.name,
+                       room.settings.cap, room.settings.receptive_default_minutes, **options)

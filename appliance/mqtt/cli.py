@@ -1,8 +1,6 @@
 """`appliance mqtt`: is the running appliance connected to its broker, and where are its topics."""
 from __future__ import annotations
 
-import sys
-
 
 def register(sub, common):
     """Add subparsers to `sub` (argparse); `common` carries --config/--socket."""
@@ -12,15 +10,14 @@ def register(sub, common):
 
 
 def cmd_mqtt(args) -> int:
-    from ..__main__ import EXIT_REFUSED, _socket
-    from ..control import request
-    answer = request(_socket(args), "mqtt")
-    if not answer.get("ok"):
-        if "unknown command 'mqtt'" in str(answer.get("error")):
-            print("MQTT is off (no [mqtt] section, or enabled = false)")
-            return 0
-        print(f"refused: {answer.get('error')}", file=sys.stderr)
-        return EXIT_REFUSED
+    from ..cli_common import ask, refused
+    from ..errors import UnknownCommand
+    answer, error = ask(args, "mqtt")
+    if isinstance(error, UnknownCommand):  # the adapter is off: that is an answer too
+        print("MQTT is off (no [mqtt] section, or enabled = false)")
+        return 0
+    if error:
+        return refused(error)
     state = "connected" if answer.get("connected") else "not connected"
     print(f"broker: {answer.get('broker')} ({state})")
     print(f"topics: {answer.get('topics')}  (availability, state, event, cmd/<action>, "

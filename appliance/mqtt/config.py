@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..schema import Problems, Section
+from ..schema import Problems, Section, key
+from ..session.phases import Phase
 
 SECTIONS = ("mqtt",)
-PHASES = ("idle", "ambient", "welcome", "active", "receptive", "reflection")
 #: published right after the reflection scene, whenever reflection begins
 CUE = "reflection_cue"
-SCENE_NAMES = PHASES + (CUE,)
+SCENE_NAMES = tuple(str(phase) for phase in Phase) + (CUE,)  # one scene per phase, and the cue
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,10 @@ class TlsConfig:
     keyfile: Optional[Path] = None
 
 
-@dataclass(frozen=True)
-class MqttConfig:
-    host: str = "localhost"
-    port: int = 1883
-    room_id: Optional[str] = None    # None: [room] id
-    prefix: str = "therapy-room"
-    username: Optional[str] = None
-    password: Optional[str] = None
-    tls: Optional[TlsConfig] = None  # None: plain TCP
-    keepalive_s: int = 30
-    reconnect_max_s: int = 4         # backoff 1, 2, 4 ... s up to this
-    discovery: bool = True
-    discovery_prefix: str = "homeassistant"
-    scenes_enabled: bool = True
-    scenes: dict = field(default_factory=dict)  # scene name -> tuple of Publish
+def _host_problem(host: str) -> Optional[str]:
+    if not host.strip() or any(ch.isspace() or ch in "/\0" for ch in host):
+        return f"not a host name or address: {host!r}"
+    return None
 
 
 def topic_problem(topic: str, levels_may_be_empty: bool = False) -> Optional[str]:
@@ -67,6 +56,23 @@ def topic_problem(topic: str, levels_may_be_empty: bool = False) -> Optional[str
     if len(topic.encode()) > 1024:
         return "is too long (over 1024 bytes)"
     return None
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = key("localhost", check=_host_problem)
+    port: int = 1883                 # 8883 with TLS, unless given
+    room_id: Optional[str] = None    # None: [room] id
+    prefix: str = key("therapy-room", check=topic_problem)
+    username: Optional[str] = None
+    password: Optional[str] = None
+    tls: Optional[TlsConfig] = None  # None: plain TCP
+    keepalive_s: int = key(30, 5, 3600, kind="whole")
+    reconnect_max_s: int = key(4, 1, 600, kind="whole")  # backoff 1, 2, 4 ... s up to this
+    discovery: bool = key(True)
+    discovery_prefix: str = key("homeassistant", check=topic_problem)
+    scenes_enabled: bool = key(True)
+    scenes: dict = field(default_factory=dict)  # scene name -> tuple of Publish
 
 
 def _file(section: Section, key: str, base: Path) -> Optional[Path]:
@@ -115,15 +121,13 @@ def _scene(name: str, entries, problems: Problems) -> tuple:
     return tuple(publishes)
 
 
-def parse(data: dict, problems: Problems, base: Path):
+def parse(data: dict, problems: Problems, base: Path, library=None):
     """Return this adapter's config (None: not configured, the adapter stays off)."""
     if "mqtt" not in data:
         return None
     m = Section("mqtt", data.get("mqtt"), problems)
     enabled = m.boolean("enabled", False)
-    host = m.string("host", "localhost")
-    if not host.strip() or any(ch.isspace() or ch in "/\0" for ch in host):
-        problems.add("mqtt.host", f"not a host name or address: {host!r}")
+    simple = m.read(MqttConfig)
     port = m.number("port", None, 1, 65535)
     if port is not None and port != int(port):
         problems.add("mqtt.port", f"must be a whole number, not {port!r}")
@@ -131,10 +135,6 @@ def parse(data: dict, problems: Problems, base: Path):
     if room_id is not None and (not room_id or not all(ch.isalnum() or ch in "-_"
                                                        for ch in room_id)):
         problems.add("mqtt.room_id", f"use letters, digits, '-' and '_' only, not {room_id!r}")
-    prefix = m.string("prefix", "therapy-room")
-    why = topic_problem(prefix)
-    if why:
-        problems.add("mqtt.prefix", why)
     username = m.string("username", None)
     password = m.string("password", None)
     password_file = _file(m, "password_file", base)
@@ -147,14 +147,6 @@ def parse(data: dict, problems: Problems, base: Path):
             problems.add("mqtt.password_file", f"cannot read {password_file}: {exc}")
     if password is not None and username is None:
         problems.add("mqtt.username", "missing: a password needs a username")
-    keepalive_s = m.number("keepalive_s", 30, 5, 3600)
-    reconnect_max_s = m.number("reconnect_max_s", 4, 1, 600)
-    discovery = m.boolean("discovery", True)
-    discovery_prefix = m.string("discovery_prefix", "homeassistant")
-    why = topic_problem(discovery_prefix)
-    if why:
-        problems.add("mqtt.discovery_prefix", why)
-    scenes_enabled = m.boolean("scenes_enabled", True)
 
     tls = None
     if "tls" in m.table:
@@ -182,7 +174,5 @@ def parse(data: dict, problems: Problems, base: Path):
     if not enabled:
         return None
     return MqttConfig(
-        host=host, port=int(port) if port is not None else (8883 if tls else 1883),
-        room_id=room_id, prefix=prefix, username=username, password=password, tls=tls,
-        keepalive_s=int(keepalive_s), reconnect_max_s=int(reconnect_max_s), discovery=discovery,
-        discovery_prefix=discovery_prefix, scenes_enabled=scenes_enabled, scenes=scenes)
+        port=int(port) if port is not None else (8883 if tls else 1883), room_id=room_id,
+        username=username, password=password, tls=tls, scenes=scenes, **simple)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..session.phases import Phase
 from .messages import Topics
 
 STATUS_SUFFIX = "status"  # <discovery_prefix>/status: Home Assistant says "online" on start
@@ -37,7 +38,8 @@ def discovery_messages(discovery_prefix: str, prefix: str, room_id: str, room_na
     }
     entities = [
         ("sensor", "phase", {
-            "name": "Phase", "state_topic": topics.state,
+            "name": "Phase", "state_topic": topics.state, "device_class": "enum",
+            "options": [str(phase) for phase in Phase],
             "value_template": "{{ value_json.phase }}", "icon": "mdi:music-circle"}),
         ("sensor", "time_left", {
             # a timestamp: Home Assistant shows "in 12 minutes" and counts down by itself

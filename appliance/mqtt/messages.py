@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from ..verbs import BadRequest, parse_command
+from ..status import Status
+from ..errors import CommandError, InvalidInput
+from ..verbs import parse_command
+from ..wire import parse_json
 
 MAX_PAYLOAD = 4096  # command payloads above this are ignored unread
 
@@ -51,25 +54,26 @@ def _dumps(data: dict) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
-def state_payload(status: dict, wall_now: float) -> str:
+def state_payload(status: Status, wall_now: float, mono_now: float) -> str:
     """The retained state: only what a light, a dashboard or a clinic system needs.
 
-    Built field by field from the engine's status, so nothing else (notices, faults, channel
-    details, anything about a client) can ever leave the device this way. `ends_at` (UTC) lets
-    Home Assistant count the time left down by itself between messages.
+    Built field by field from the engine's status snapshot, so nothing else (notices, faults,
+    channel details, anything about a client) can ever leave the device this way. `ends_at`
+    (UTC) lets Home Assistant count the time left down by itself between messages; it comes
+    from the snapshot's absolute deadline (engine clock `mono_now` = wall clock `wall_now`).
     """
-    remaining = status.get("remaining_s")
+    remaining = status.remaining_s(mono_now)
     ends_at = None
     if remaining is not None:
         ends_at = datetime.fromtimestamp(wall_now + remaining, timezone.utc).isoformat(
             timespec="seconds")
     return _dumps({
-        "phase": status.get("phase"),
-        "remaining_s": remaining,
+        "phase": str(status.phase),
+        "remaining_s": None if remaining is None else round(remaining, 1),
         "ends_at": ends_at,
-        "volume": status.get("volume"),
-        "cap": status.get("cap"),
-        "now_playing": status.get("now_playing"),
+        "volume": status.volume,
+        "cap": status.cap,
+        "now_playing": status.now_playing,
     })
 
 
@@ -87,16 +91,21 @@ def event_payload(event: dict, wall_now: float) -> Optional[str]:
     return None
 
 
-def result_payload(action: str, ok: bool, error: Optional[str] = None) -> str:
-    return _dumps({"action": action, "ok": ok, "error": error})
+def result_payload(action: str, ok: bool, error: Optional[str] = None,
+                   kind: Optional[str] = None) -> str:
+    """cmd_result: `kind` is the error's kind (appliance.errors: busy, refused, invalid,
+    unknown, engine), so a client can tell "try again" from "never like this"."""
+    return _dumps({"action": action, "ok": ok, "error": error, "kind": kind})
 
 
 class Ignored(ValueError):
-    """A message on our topics that is not a command we take: the reason, in one line."""
+    """A message on our topics that is not a command we take: the reason, in one line, and
+    its kind for cmd_result."""
 
-    def __init__(self, action: str, reason: str):
+    def __init__(self, action: str, reason: str, kind: str = "invalid"):
         super().__init__(reason)
         self.action = action
+        self.kind = kind
 
 
 def parse_cmd(topics: Topics, topic: str, payload: bytes):
@@ -113,16 +122,15 @@ def parse_cmd(topics: Topics, topic: str, payload: bytes):
     if len(payload) > MAX_PAYLOAD:
         raise Ignored(shown, f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     args = {}
-    text = payload.decode("utf-8", errors="replace").strip()
-    if text:
+    if payload.strip():
         try:
-            args = json.loads(text)
-        except ValueError:
-            raise Ignored(shown, "payload is not JSON (send nothing, or an object of "
-                                 "arguments such as {\"minutes\": 20})") from None
+            args = parse_json(payload, what="payload", max_bytes=MAX_PAYLOAD)
+        except InvalidInput as exc:
+            raise Ignored(shown, f"{exc} (send nothing, or an object of arguments such as "
+                                 "{\"minutes\": 20})") from None
         if not isinstance(args, dict):
             raise Ignored(shown, "payload must be a JSON object of arguments")
     try:
         return action, parse_command(action, args)
-    except BadRequest as exc:
-        raise Ignored(shown, str(exc)) from None
+    except CommandError as exc:
+        raise Ignored(shown, exc.message, exc.kind) from None

@@ -1,52 +1,64 @@
-"""Starting and stopping the schedule inside the daemon, and its control-socket verb."""
+"""The schedule inside the daemon: its thread, and the verbs it offers (list, add, remove)."""
 from __future__ import annotations
 
 import logging
 
+from ..errors import CommandError, InvalidArgument, Refused
 from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 
-def start(daemon, **clocks):
-    """Start the schedule from daemon.cfg; return its stop function, or None when it is off.
+class ScheduleAdapter:
+    """The daemon's view of the schedule (Adapter protocol); `.scheduler` is the real work."""
+
+    def __init__(self, scheduler: Scheduler):
+        self.scheduler = scheduler
+
+    def start(self):
+        self.scheduler.start()
+
+    def stop(self):
+        self.scheduler.stop()
+
+    def verbs(self) -> dict:
+        """Arguments come checked by appliance.verbs' table; what the schedule itself cannot
+        do (in the past, overlapping, too many) is its refusal."""
+        return {"schedule list": self._list, "schedule add": self._add,
+                "schedule remove": self._remove}
+
+    def _list(self, args: dict) -> dict:
+        return {"sessions": self.scheduler.upcoming(args.get("limit", 10))}
+
+    def _add(self, args: dict) -> dict:
+        try:
+            return {"session": self.scheduler.add(args["start"], args["minutes"],
+                                                  args.get("label"))}
+        except CommandError:
+            raise
+        except ValueError as exc:
+            raise Refused(f"schedule add: {exc}") from None
+
+    def _remove(self, args: dict) -> dict:
+        slot_id = args["id"]
+        try:
+            removed = self.scheduler.remove(slot_id)
+        except ValueError as exc:
+            raise Refused(f"schedule remove: {exc}") from None
+        if removed:
+            return {"removed": slot_id}
+        if slot_id in {s.id for s in self.scheduler.config.slots}:
+            raise Refused(f"schedule remove: {slot_id} is a weekly slot; change [[sessions]] "
+                          "in config.toml")
+        raise InvalidArgument(f"schedule remove: no one-off session {slot_id!r}", "id")
+
+
+def create(context, **clocks) -> ScheduleAdapter:
+    """The schedule from [schedule] and [[sessions]] (the daemon's registry).
 
     `clocks` (wall=, mono=) lets a test run the real thing on a made-up time.
     """
-    config = daemon.cfg.adapters.get("schedule")
-    if config is None:
-        return None
+    config = context.config
     for problem in config.track_problems:
         log.warning("schedule: ambient playlist: %s", problem)
-    scheduler = Scheduler(config, daemon.engine, daemon.cfg.state_dir, **clocks)
-    scheduler.start()
-    daemon.adapters["schedule"] = scheduler
-    daemon.control.extra_verbs["schedule"] = lambda args: control_verb(scheduler, args)
-    return scheduler.stop
-
-
-def control_verb(scheduler: Scheduler, args: dict) -> dict:
-    """{"action": "list"|"add"|"remove", ...} -> an answer line (ValueError: a refusal)."""
-    if not isinstance(args, dict):
-        raise ValueError("schedule: arguments must be an object")
-    action = args.get("action", "list")
-    if action == "list":
-        limit = args.get("limit", 10)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
-            raise ValueError(f"schedule list: limit must be a whole number from 1 to 100, "
-                             f"not {limit!r}")
-        return {"ok": True, "sessions": scheduler.upcoming(limit)}
-    if action == "add":
-        session = scheduler.add(args.get("start"), args.get("minutes"), args.get("label"))
-        return {"ok": True, "session": session}
-    if action == "remove":
-        slot_id = args.get("id")
-        if not isinstance(slot_id, str) or not slot_id:
-            raise ValueError("schedule remove: missing id")
-        if scheduler.remove(slot_id):
-            return {"ok": True, "removed": slot_id}
-        if slot_id in {s.id for s in scheduler.config.slots}:
-            return {"ok": False, "error": f"schedule remove: {slot_id} is a weekly slot; "
-                                          "change [[sessions]] in config.toml"}
-        return {"ok": False, "error": f"schedule remove: no one-off session {slot_id!r}"}
-    raise ValueError(f"schedule: unknown action {action!r} (list, add, remove)")
+    return ScheduleAdapter(Scheduler(config, context.engine, context.room.state_dir, **clocks))

@@ -1,10 +1,7 @@
 """`appliance schedule add|remove|list`: talks to the running daemon's control socket."""
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
-from pathlib import Path
 
 
 def register(sub, common):
@@ -26,26 +23,20 @@ def register(sub, common):
     v.set_defaults(func=cmd_remove)
 
 
-def _ask(args, payload: dict) -> dict | None:
-    from ..config import default_config_path, read_socket_path
-    from ..control import request
-    socket = Path(args.socket) if args.socket else read_socket_path(args.config
-                                                                     or default_config_path())
-    answer = request(socket, "schedule", payload)
-    if answer.get("ok"):
-        return answer
-    error = str(answer.get("error"))
-    if error.startswith("unknown command 'schedule'"):
-        error = "the schedule is off: add a [schedule] section to config.toml"
-    print(f"refused: {error}", file=sys.stderr)
-    return None
+def _ask(args, payload: dict):
+    """(answer, None) or (None, exit code); the reason is printed (an adapter that is off
+    says so: appliance.verbs.OFF)."""
+    from ..cli_common import ask, refused
+    answer, error = ask(args, "schedule", payload)
+    return (answer, None) if error is None else (None, refused(error))
 
 
 def cmd_list(args) -> int:
-    answer = _ask(args, {"action": "list", "limit": args.limit})
+    answer, code = _ask(args, {"action": "list", "limit": args.limit})
     if answer is None:
-        return 1
+        return code
     if args.json:
+        import json
         print(json.dumps(answer["sessions"], indent=2))
     else:
         print(format_sessions(answer["sessions"]))
@@ -53,18 +44,18 @@ def cmd_list(args) -> int:
 
 
 def cmd_add(args) -> int:
-    answer = _ask(args, {"action": "add", "start": args.start, "minutes": args.minutes,
-                         "label": args.label})
+    answer, code = _ask(args, {"action": "add", "start": args.start, "minutes": args.minutes,
+                               "label": args.label})
     if answer is None:
-        return 1
+        return code
     print("added: " + format_sessions([answer["session"]], header=False))
     return 0
 
 
 def cmd_remove(args) -> int:
-    answer = _ask(args, {"action": "remove", "id": args.id})
+    answer, code = _ask(args, {"action": "remove", "id": args.id})
     if answer is None:
-        return 1
+        return code
     print(f"removed: {answer['removed']}")
     return 0
 

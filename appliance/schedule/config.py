@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import time
 from pathlib import Path
 from typing import Optional
@@ -16,13 +16,15 @@ from typing import Optional
 from ..errors import PlaylistError
 from ..playlist import load_playlist
 from ..schema import Problems, Section
-from .plan import WEEKDAYS, Slot, Timing, check_label, describe_week_minute
+from ..session.core import find_track
+from ..verbs import TABLE, check_label
+from .plan import WEEKDAYS, Slot, Timing, describe_week_minute
 
 SECTIONS = ("schedule", "sessions")
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 QUIET_RE = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
 WEEK_MIN = 7 * 24 * 60
-MAX_SESSION_MINUTES = 8 * 60
+SESSION_MINUTES = TABLE["schedule add"].arg("minutes")  # the same limits as a one-off
 
 
 @dataclass(frozen=True)
@@ -40,27 +42,29 @@ def parse_time(text) -> Optional[time]:
     return time(int(m.group(1)), int(m.group(2)))
 
 
-def parse(data: dict, problems: Problems, base: Path):
-    """Return this adapter's config (None: not configured, the adapter stays off)."""
+def parse(data: dict, problems: Problems, base: Path, library=None):
+    """Return this adapter's config (None: not configured, the adapter stays off).
+    `library`: the room's loaded playlists (None when media are not checked)."""
     if "schedule" not in data and "sessions" not in data:
         return None
     s = Section("schedule", data.get("schedule"), problems)
     tz = _timezone(s, problems)
+    d = {f.name: f.default for f in fields(Timing)}  # the defaults live on Timing, once
     timing = dict(
-        lead_s=s.number("lead_minutes", 10, 0, 120) * 60.0,
-        fade_in_s=s.number("fade_in_s", 60.0, 0.05, 600),
-        no_show_s=s.number("no_show_minutes", 20, 1, 240) * 60.0,
-        no_show_fade_s=s.number("no_show_fade_s", 30.0, 0.05, 600),
+        lead_s=s.number("lead_minutes", d["lead_s"] / 60, 0, 120) * 60.0,
+        fade_in_s=s.number("fade_in_s", d["fade_in_s"], 0.05, 600),
+        no_show_s=s.number("no_show_minutes", d["no_show_s"] / 60, 1, 240) * 60.0,
+        no_show_fade_s=s.number("no_show_fade_s", d["no_show_fade_s"], 0.05, 600),
         quiet_hours=_quiet_hours(s.raw("quiet_hours", []), problems))
     s.finish()
-    welcome_names = _welcome_names(data, base)
+    welcome_tracks = None if library is None else library.welcome
     slots, track_problems = [], []
     raw = data.get("sessions", [])
     if not isinstance(raw, list):
         problems.add("sessions", "must be a list of tables ([[sessions]])")
         raw = []
     for i, table in enumerate(raw):
-        slot = _slot(i, table, problems, base, welcome_names, track_problems)
+        slot = _slot(i, table, problems, base, welcome_tracks, track_problems)
         if slot is not None:
             slots.append(slot)
     _check_week(slots, timing["lead_s"] / 60.0, problems)
@@ -102,20 +106,7 @@ def _quiet_hours(raw, problems: Problems) -> tuple:
     return tuple(ranges)
 
 
-def _welcome_names(data: dict, base: Path) -> Optional[set]:
-    """Titles and file stems of the welcome playlist (None: unreadable, the core reports it)."""
-    lists = data.get("playlists") if isinstance(data.get("playlists"), dict) else {}
-    path = lists.get("welcome", "playlists/welcome.m3u")
-    if not isinstance(path, str):
-        return None
-    try:
-        tracks = load_playlist(base / Path(path).expanduser()).tracks
-    except PlaylistError:
-        return None
-    return {name.casefold() for t in tracks for name in (t.title, Path(t.path).stem)}
-
-
-def _slot(i, table, problems, base, welcome_names, track_problems) -> Optional[Slot]:
+def _slot(i, table, problems, base, welcome_tracks, track_problems) -> Optional[Slot]:
     where = f"sessions[{i}]"
     if not isinstance(table, dict):
         problems.add(where, "must be a table ([[sessions]])")
@@ -142,7 +133,7 @@ def _slot(i, table, problems, base, welcome_names, track_problems) -> Optional[S
     start = parse_time(raw_start)
     if start is None:
         problems.add(f"{where}.start", f"{raw_start!r} is not a time (HH:MM)")
-    minutes = t.number("minutes", None, 5, MAX_SESSION_MINUTES)
+    minutes = t.number("minutes", None, SESSION_MINUTES.low, SESSION_MINUTES.high)
     if minutes is None and "minutes" not in table:
         problems.add(f"{where}.minutes", "missing: how long the session is, in minutes")
     label = t.raw("label")
@@ -154,7 +145,7 @@ def _slot(i, table, problems, base, welcome_names, track_problems) -> Optional[S
     if welcome is not None:
         if not isinstance(welcome, str) or not welcome.strip():
             problems.add(f"{where}.welcome", "must be a track name from the welcome playlist")
-        elif welcome_names is not None and welcome.strip().casefold() not in welcome_names:
+        elif welcome_tracks is not None and find_track(welcome_tracks, welcome) is None:
             problems.add(f"{where}.welcome", f"no track called {welcome!r} in the welcome "
                                              "playlist")
     tracks = None

@@ -12,14 +12,12 @@ change neither skips nor doubles a session.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Optional
 
 UTC = timezone.utc
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 LOOK_BACK = timedelta(days=1)   # sessions last at most 8 h: a day back finds every neighbour
 DAY = timedelta(days=1)
 
@@ -70,14 +68,6 @@ class Plan:
     due: Optional[Occurrence]       # ambient should be playing now for this session
     occurrences: tuple              # the sessions around now, annotated
     next_wake: datetime             # UTC: the next moment at which the answer may change
-
-
-def check_label(label) -> Optional[str]:
-    """Why `label` is not an acceptable client code (None: it is)."""
-    if not isinstance(label, str) or not LABEL_RE.match(label):
-        return (f"{label!r} is not a client code: 1-32 letters, digits, '.', '-' or '_', "
-                "no spaces (never a client's name)")
-    return None
 
 
 def describe_week_minute(minute: int) -> str:

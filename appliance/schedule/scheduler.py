@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from typing import Callable, Optional
 
 from ..session import commands as c
-from .config import MAX_SESSION_MINUTES, ScheduleConfig
-from .plan import (UTC, Occurrence, Slot, check_label, local_time_exists, occurrences, plan,
+from ..verbs import validate
+from .config import ScheduleConfig
+from .plan import (UTC, Occurrence, Slot, local_time_exists, occurrences, plan,
                    upcoming)
 from .store import OneOffStore, new_id
 
@@ -122,7 +123,7 @@ class Scheduler:
         return max(0.01, min(CAP_S, (wake - wall).total_seconds()))
 
     def _start_ambient(self, occ: Occurrence, wall: datetime, mono: float):
-        phase = self.engine.status()["phase"]
+        phase = self.engine.status().phase
         if phase != "idle":
             note = f"not started: the room was in {phase} at {self._local(wall):%H:%M}"
             if self._notes.get(occ.key) != note:
@@ -171,13 +172,10 @@ class Scheduler:
 
     def add(self, start_iso: str, minutes: float, label: Optional[str] = None) -> dict:
         """Book a one-off session; ValueError with one line naming the field that is wrong."""
-        start = self._parse_start(start_iso)
-        minutes = _minutes(minutes)
-        if label is not None and label != "":
-            if check_label(label):
-                raise ValueError(f"label: {check_label(label)}")
-        else:
-            label = None
+        args = validate("schedule add", {"start": start_iso, "minutes": minutes,
+                                         "label": label})  # the one table: InvalidArgument
+        start, minutes, label = self._parse_start(args["start"]), args["minutes"], \
+            args.get("label")
         now = self.wall().astimezone(UTC)
         if now < CLOCK_SET_AFTER:
             raise ValueError("the clock is not set yet: try again when it is")
@@ -280,15 +278,3 @@ class Scheduler:
             self._problems.pop(kind, None)
         self.engine.report_fault("schedule", "; ".join(self._problems.values()) or None)
 
-
-def _minutes(value) -> float:
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            5 <= value <= MAX_SESSION_MINUTES):
-        raise ValueError(f"minutes: must be a number from 5 to {MAX_SESSION_MINUTES}, "
-                         f"not {value!r}")
-    return float(value)

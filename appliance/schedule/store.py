@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
-from .plan import UTC, Slot, check_label
+from ..verbs import TABLE, check_label, number_problem
+from .plan import UTC, Slot
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,8 @@ def from_json(entry, where: str) -> Slot:
         raise StoreError(f"{where}.start: not a date and time with offset: "
                          f"{entry.get('start')!r}")
     minutes = entry.get("minutes")
-    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not (
-            0 < minutes <= 24 * 60):
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or number_problem(
+            TABLE["schedule add"].arg("minutes"), minutes):  # what `schedule add` accepts
         raise StoreError(f"{where}.minutes: not a length in minutes: {minutes!r}")
     label = entry.get("label")
     if label is not None and check_label(label):

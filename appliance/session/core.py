@@ -18,6 +18,9 @@ Phases and the commands that move between them::
         |                           +----------------------- reflection / end ------------+
         +-- (welcome, active and receptive may also start from idle; ambient only from idle)
 
+Which command is accepted in which phase, and where it leads, is the table in phases.py;
+the refusals below are derived from it.
+
 - ``quiet`` is never refused: every channel fades to silence within ``quiet_s``; the phase
   moves on only where staying would be wrong (ambient -> idle, welcome -> active,
   receptive -> reflection: reflection is never skipped by the appliance).
@@ -37,8 +40,9 @@ from typing import Optional
 
 from ..levels import level_to_db
 from . import commands as c
-from .model import (ACTIVE, AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE,
-                    REFLECTION, WELCOME, ChannelPlan, State, Track)
+from . import phases
+from .model import (AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE, REFLECTION,
+                    ChannelPlan, Phase, State, Track)
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class _Builder:
         channels[channel] = plan
         self.set(channels=channels)
 
-    def go(self, phase: str, now: float, deadline: Optional[float] = None,
+    def go(self, phase: Phase, now: float, deadline: Optional[float] = None,
            fade_at: Optional[float] = None):
         old = self.state.phase
         self.set(phase=phase, started_at=now, deadline=deadline, fade_at=fade_at)
@@ -124,6 +128,14 @@ class _Builder:
             self.set_plan(channel, replace(plan, fading_out=True))
             self.effects.append(c.Fade(channel, None, seconds))
 
+    def move(self, verb: str, now: float, **timers):
+        """Go where the phase table says `verb` leads; staying put keeps the phase's timers."""
+        phase = phases.after(verb, self.state.phase)
+        if phase != self.state.phase:
+            if phase == REFLECTION:
+                timers.setdefault("deadline", now + self.state.settings.reflection_s)
+            self.go(phase, now, **timers)
+
     def fade_out_all(self, seconds: float):
         for channel in CHANNELS:
             self.fade_out(channel, seconds)
@@ -136,11 +148,10 @@ def _refuse(state: State, reason: str) -> Outcome:
     return Outcome(state, refusal=reason)
 
 
-def _not_in(state: State, verb: str, allowed) -> Optional[Outcome]:
-    if state.phase in allowed:
-        return None
-    return _refuse(state, f"{verb}: not possible during {state.phase}"
-                   f" (possible during {', '.join(allowed)})")
+def _not_now(state: State, verb: str) -> Optional[Outcome]:
+    """The phase table's refusal of `verb` in the room's phase, if any."""
+    reason = phases.refusal(verb, state.phase)
+    return None if reason is None else _refuse(state, reason)
 
 
 def _closing_fade(state: State) -> float:
@@ -152,9 +163,7 @@ def _closing_fade(state: State) -> float:
 # --- commands -------------------------------------------------------------------------------
 
 def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
-    if state.phase == AMBIENT:
-        return _refuse(state, "ambient: the ambient bed is already playing")
-    refused = _not_in(state, "ambient", (IDLE,))
+    refused = _not_now(state, "ambient")
     if refused:
         return refused
     tracks = cmd.tracks or state.library.ambient
@@ -165,16 +174,16 @@ def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
     b.start(AMBIENT_CH, tracks, state.ambient_level, fade_in, loop=True,
             crossfade_s=state.settings.crossfade_s)
     b.set(session_welcome=cmd.welcome_track)
-    b.go(AMBIENT, now)
+    b.move("ambient", now)
     return b.done()
 
 
-def find_welcome_track(state: State, name: Optional[str]) -> Optional[Track]:
-    """The room's welcome song, or the welcome-playlist track called `name`.
+def find_track(tracks, name: Optional[str]) -> Optional[Track]:
+    """The first of `tracks` (the room's welcome song), or the one called `name` (its title
+    or file name, any case).
 
     Only tracks already in the playlist can be named, so a name never reaches the filesystem.
     """
-    tracks = state.library.welcome
     if not tracks:
         return None
     if name is None:
@@ -188,15 +197,13 @@ def find_welcome_track(state: State, name: Optional[str]) -> Optional[Track]:
 
 
 def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
-    if state.phase == WELCOME:
-        return _refuse(state, "welcome: the welcome song is already playing")
-    refused = _not_in(state, "welcome", (IDLE, AMBIENT, ACTIVE))
+    refused = _not_now(state, "welcome")
     if refused:
         return refused
     if not state.library.welcome:
         return _refuse(state, "welcome: the welcome playlist is empty")
     name = cmd.track if cmd.track is not None else state.session_welcome
-    track = find_welcome_track(state, name)
+    track = find_track(state.library.welcome, name)
     if track is None:
         return _refuse(state, f"welcome: no track called {name!r} in the welcome playlist")
     s = state.settings
@@ -204,27 +211,23 @@ def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
     b.fade_out(AMBIENT_CH, s.crossfade_s)
     b.start(FOREGROUND_CH, (track,), state.volume, s.fade_in_s, loop=False,
             crossfade_s=s.crossfade_s)
-    b.go(WELCOME, now)
+    b.move("welcome", now)
     return b.done(f"welcome: {track.title}")
 
 
 def _active(state: State, cmd: c.Active, now: float) -> Outcome:
-    if state.phase == ACTIVE:
-        return _refuse(state, "active: already in active work")
-    refused = _not_in(state, "active", (IDLE, AMBIENT, WELCOME, RECEPTIVE))
+    refused = _not_now(state, "active")
     if refused:
         return refused
     b = _Builder(state)
     b.fade_out_all(_closing_fade(state))
-    b.go(ACTIVE, now)
+    b.move("active", now)
     return b.done()
 
 
 def _receptive(state: State, cmd: c.Receptive, now: float) -> Outcome:
     s = state.settings
-    if state.phase == RECEPTIVE:
-        return _refuse(state, "receptive: a listening block is already running")
-    refused = _not_in(state, "receptive", (IDLE, AMBIENT, WELCOME, ACTIVE))
+    refused = _not_now(state, "receptive")
     if refused:
         return refused
     minutes = cmd.minutes
@@ -242,65 +245,47 @@ def _receptive(state: State, cmd: c.Receptive, now: float) -> Outcome:
     b.fade_out(AMBIENT_CH, s.crossfade_s)
     b.start(FOREGROUND_CH, tracks, state.volume, s.fade_in_s, loop=True,
             crossfade_s=s.crossfade_s)
-    b.go(RECEPTIVE, now, deadline=now + length, fade_at=now + length - fade)
+    b.move("receptive", now, deadline=now + length, fade_at=now + length - fade)
     return b.done(f"receptive: {minutes:g} min")
 
 
 def _reflection(state: State, cmd: c.Reflection, now: float) -> Outcome:
-    if state.phase == REFLECTION:
-        return _refuse(state, "reflection: reflection is already running")
-    refused = _not_in(state, "reflection", (WELCOME, ACTIVE, RECEPTIVE))
+    refused = _not_now(state, "reflection")
     if refused:
         return refused
-    return _to_reflection(state, now)
-
-
-def _to_reflection(state: State, now: float) -> Outcome:
     b = _Builder(state)
     b.fade_out_all(_closing_fade(state))
-    b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
+    b.move("reflection", now)
     return b.done()
 
 
 def _quiet(state: State, cmd: c.Quiet, now: float) -> Outcome:
     b = _Builder(state)
     b.fade_out_all(state.settings.quiet_s)
-    if state.phase == AMBIENT:
-        b.go(IDLE, now)
-    elif state.phase == WELCOME:
-        b.go(ACTIVE, now)
-    elif state.phase == RECEPTIVE:
-        b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
+    b.move("quiet", now)
     return b.done()
 
 
 def _end(state: State, cmd: c.End, now: float) -> Outcome:
     if cmd.only_from is not None and state.phase != cmd.only_from:
         return _refuse(state, f"end: the room is no longer in {cmd.only_from}")
-    if state.phase == IDLE:
-        return _refuse(state, "end: nothing to end, the room is idle")
-    if state.phase in (WELCOME, ACTIVE, RECEPTIVE):
-        return _to_reflection(state, now)
+    refused = _not_now(state, "end")
+    if refused:
+        return refused
     b = _Builder(state)
-    b.fade_out_all(state.settings.crossfade_s if cmd.fade_s is None else cmd.fade_s)
-    b.go(IDLE, now)
+    to_idle = phases.after("end", state.phase) == IDLE
+    # the schedule ends a no-show slowly; a session ends with its closing fade
+    b.fade_out_all(cmd.fade_s if to_idle and cmd.fade_s is not None else _closing_fade(state))
+    b.move("end", now)
     return b.done()
 
 
 def _next(state: State, cmd: c.Next, now: float) -> Outcome:
-    """idle -> ambient -> welcome -> active -> receptive -> reflection -> idle."""
-    phase = state.phase
-    if phase == IDLE:
-        return _ambient(state, c.Ambient(), now)
-    if phase == AMBIENT:
-        return _welcome(state, c.Welcome(), now)
-    if phase == WELCOME:
-        return _active(state, c.Active(), now)
-    if phase == ACTIVE:
-        return _receptive(state, c.Receptive(state.settings.receptive_default_minutes), now)
-    if phase == RECEPTIVE:
-        return _to_reflection(state, now)
-    return _end(state, c.End(), now)
+    """The session button gives the command phases.NEXT_VERB names for this phase."""
+    verb = phases.NEXT_VERB[state.phase]
+    command = (c.Receptive(state.settings.receptive_default_minutes) if verb == "receptive"
+               else c.VERBS[verb]())
+    return step(state, command, now)
 
 
 VOLUME_CHANGE_S = 0.3  # a level change glides instead of jumping
@@ -340,11 +325,11 @@ def _tick(state: State, cmd: c.Tick, now: float) -> Outcome:
         b.fade_out(FOREGROUND_CH, max(0.0, (state.deadline or now) - now))
         b.set(fade_at=None)
     if state.deadline is not None and now >= state.deadline:
-        if state.phase == RECEPTIVE:
+        if state.phase in phases.TIMER:
             b.fade_out_all(state.settings.crossfade_s)  # only if the closing fade was missed
-            b.go(REFLECTION, now, deadline=now + state.settings.reflection_s)
-        elif state.phase == REFLECTION:
-            b.go(IDLE, now)
+            after = phases.TIMER[state.phase]
+            b.go(after, now, deadline=now + state.settings.reflection_s
+                 if after == REFLECTION else None)
         else:
             b.set(deadline=None)
     return b.done()
@@ -363,9 +348,9 @@ def _track_over(state: State, channel: str, play_id: int, now: float,
     if plan.fading_out:
         b.set_plan(channel, ChannelPlan())
         return b.done()
-    if channel == FOREGROUND_CH and state.phase == WELCOME:
+    if channel == FOREGROUND_CH and state.phase in phases.SONG_ENDS:
         b.set_plan(channel, ChannelPlan())
-        b.go(ACTIVE, now)  # the welcome song has ended: the therapist takes over
+        b.go(phases.SONG_ENDS[state.phase], now)  # the therapist takes over
         return b.done()
     failures = plan.failures + 1 if failure else 0
     index = plan.index + 1

@@ -4,9 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-IDLE, AMBIENT, WELCOME, ACTIVE, RECEPTIVE, REFLECTION = (
-    "idle", "ambient", "welcome", "active", "receptive", "reflection")
-PHASES = (IDLE, AMBIENT, WELCOME, ACTIVE, RECEPTIVE, REFLECTION)
+from ..schema import key
+from .phases import ACTIVE, AMBIENT, IDLE, PHASES, RECEPTIVE, REFLECTION, WELCOME, Phase
+
+__all__ = ["ACTIVE", "AMBIENT", "IDLE", "PHASES", "RECEPTIVE", "REFLECTION", "WELCOME",
+           "Phase", "AMBIENT_CH", "FOREGROUND_CH", "CHANNELS", "Track", "Library", "Settings",
+           "ChannelPlan", "State"]
 
 AMBIENT_CH, FOREGROUND_CH = "ambient", "foreground"
 CHANNELS = (AMBIENT_CH, FOREGROUND_CH)
@@ -28,20 +31,33 @@ class Library:
 
 @dataclass(frozen=True)
 class Settings:
-    """The part of the config that shapes a session (levels are 0-100, times in seconds)."""
-    cap: float = 80
-    volume: float = 70
-    ambient_level: float = 40
-    quiet_s: float = 3.0
-    crossfade_s: float = 2.0
-    fade_in_s: float = 1.0
-    ambient_fade_in_s: float = 5.0
-    receptive_fade_out_s: float = 30.0
-    receptive_shuffle: bool = False
-    receptive_min_minutes: float = 1
-    receptive_max_minutes: float = 180
-    receptive_default_minutes: float = 20  # the session button and the panel's default
-    reflection_s: float = 600.0
+    """The part of the config that shapes a session (levels are 0-100, times in seconds).
+
+    Each field names its config key, default and limits once (appliance.schema.key); the
+    config reads them from there, and the rules between them are in appliance.config.
+    """
+    cap: float = key(80, 1, 100, toml="audio.cap")
+    volume: float = key(70, 0, 100, toml="audio.volume")
+    ambient_level: float = key(40, 0, 100, toml="audio.ambient_level")
+    quiet_s: float = key(3.0, 0.1, 60, toml="audio.quiet_s")
+    crossfade_s: float = key(2.0, 0.1, 30, toml="audio.crossfade_s")
+    fade_in_s: float = key(1.0, 0.05, 30, toml="audio.fade_in_s")
+    ambient_fade_in_s: float = key(5.0, 0.05, 600, toml="audio.ambient_fade_in_s")
+    receptive_order: str = key("order", choices=("order", "shuffle"), toml="receptive.order")
+    receptive_fade_out_s: float = key(30.0, 0, 600, toml="receptive.fade_out_s")
+    receptive_min_minutes: float = key(1, 0.01, 60, toml="receptive.min_minutes")
+    receptive_max_minutes: float = key(180, 1, 24 * 60, toml="receptive.max_minutes")
+    # the session button, the panel's and Home Assistant's default length
+    receptive_default_minutes: float = key(20, 1, 24 * 60, toml="receptive.default_minutes")
+    reflection_minutes: float = key(10, 0.05, 120, toml="reflection.minutes")
+
+    @property
+    def receptive_shuffle(self) -> bool:
+        return self.receptive_order == "shuffle"
+
+    @property
+    def reflection_s(self) -> float:
+        return self.reflection_minutes * 60.0
 
 
 @dataclass(frozen=True)
@@ -65,7 +81,7 @@ class ChannelPlan:
 class State:
     settings: Settings
     library: Library
-    phase: str = IDLE
+    phase: Phase = IDLE
     volume: float = 70            # room level for the foreground, never above the cap
     ambient_level: float = 40     # level of the ambient bed, never above the cap
     deadline: Optional[float] = None      # when the timed phase ends (monotonic seconds)

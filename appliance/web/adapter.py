@@ -60,29 +60,43 @@ class WebPanel:
             log.error("panel: the web server did not stop in time")
 
 
-def start(daemon):
-    """Start the panel if config.toml has a [web] section; return its stop function."""
-    cfg = daemon.cfg.adapters.get("web")
-    if cfg is None:
-        return None
-    credentials = Credentials(daemon.cfg.state_dir)
+class PanelAdapter:
+    """The daemon's view of the panel (Adapter protocol): it serves, it offers no verbs."""
+
+    def __init__(self, panel: WebPanel):
+        self.panel = panel
+        self.url = panel.url
+
+    def start(self):
+        log.info("panel: %s (listening on %s:%d)", self.url, self.panel.host, self.panel.port)
+
+    def stop(self):
+        self.panel.stop()
+
+    def verbs(self) -> dict:
+        return {}
+
+
+def create(context, clock=time.monotonic) -> Optional[PanelAdapter]:
+    """The panel from [web] (the daemon's registry); None, with the reason in status, when
+    it cannot run: no passphrase set, or the port is taken."""
+    cfg = context.config
+    credentials = Credentials(context.room.state_dir)
     problem = credentials.problem()
     if problem:
         log.error("panel not started: %s", problem)
-        daemon.engine.report_fault("web", f"panel not started: {problem}")
+        context.report_fault(f"panel not started: {problem}")
         return None
-    panel = serve(daemon.engine, cfg, credentials, daemon.adapters)
+    panel = serve(context, cfg, credentials, clock)
     if panel is None:
-        daemon.engine.report_fault("web", f"panel not started: cannot listen on "
-                                          f"{cfg.host}:{cfg.port}")
+        context.report_fault(f"panel not started: cannot listen on {cfg.host}:{cfg.port}")
         return None
-    daemon.adapters["web"] = panel
-    log.info("panel: %s (listening on %s:%d)", panel.url, panel.host, panel.port)
-    return panel.stop
+    return PanelAdapter(panel)
 
 
-def serve(engine, cfg, credentials, adapters=None, clock=time.monotonic) -> Optional[WebPanel]:
-    app = create_app(engine, cfg, credentials, adapters, clock)
+def serve(room, cfg, credentials, clock=time.monotonic) -> Optional[WebPanel]:
+    """`room`: the panel's AdapterContext."""
+    app = create_app(room, cfg, credentials, clock)
     # our own socket map and workers, so a failed bind can be cleaned up completely
     sockets, workers = {}, ThreadedTaskDispatcher()
     workers.set_thread_count(cfg.threads)

@@ -14,7 +14,6 @@ Rules, in the order a request meets them:
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import threading
@@ -27,6 +26,9 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..errors import (Busy, CommandError, EngineFailed, InvalidArgument, InvalidInput, Refused,
+                      UnknownCommand)
+from ..wire import parse_json
 from .config import WebConfig
 from .events import StatusBroadcast
 from .guard import RateLimit, Sessions, csrf_ok
@@ -44,19 +46,32 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';
        "frame-ancestors 'none'")
 
 
-class ApiError(Exception):
-    """Answered as {"error": message} with this HTTP status."""
+#: a command that was not carried out -> the panel's answer, by the error's type
+HTTP_STATUS = {Busy: 503, Refused: 409, InvalidArgument: 400, UnknownCommand: 400,
+               EngineFailed: 503}
 
-    def __init__(self, status: int, message: str, retry_after: Optional[float] = None):
+
+class ApiError(Exception):
+    """Answered as {"error": message, "kind": ...} with this HTTP status."""
+
+    def __init__(self, status: int, message: str, retry_after: Optional[float] = None,
+                 kind: Optional[str] = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.kind = kind
+
+    @classmethod
+    def of(cls, error: CommandError) -> "ApiError":
+        """The answer to a command error, from its type (never its text)."""
+        status = next(code for kind, code in HTTP_STATUS.items() if isinstance(error, kind))
+        return cls(status, error.message, 1 if isinstance(error, Busy) else None, error.kind)
 
 
 @dataclass
 class Panel:
-    engine: object
+    room: object             # appliance.daemon.AdapterContext: engine, verbs, room info
     cfg: WebConfig
     credentials: Credentials
     sessions: Sessions
@@ -64,28 +79,34 @@ class Panel:
     logins_total: RateLimit  # failed logins from everyone
     commands: RateLimit
     broadcast: StatusBroadcast
-    adapters: dict           # the daemon's adapters, looked up when a request needs one
     # one passphrase check at a time: scrypt takes 16 MiB each, and the rate limit is
     # counted exactly even when guesses arrive together
     login_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def adapter(self, name: str):
-        return self.adapters.get(name)
+    def call(self, verb: str, args=None) -> dict:
+        """A verb through the one table and the daemon's registry; ApiError by its type."""
+        try:
+            return self.room.verbs.call(verb, args, source="panel")
+        except CommandError as exc:
+            raise ApiError.of(exc) from None
+
+    def offers(self, verb: str) -> bool:
+        return self.room.verbs.offers(verb)
 
 
-def create_app(engine, cfg: WebConfig, credentials: Credentials, adapters: Optional[dict] = None,
+def create_app(room, cfg: WebConfig, credentials: Credentials,
                clock: Callable[[], float] = time.monotonic) -> Flask:
+    """`room` is the panel's AdapterContext (what every adapter gets from the daemon)."""
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False
     panel = Panel(
-        engine=engine, cfg=cfg, credentials=credentials,
+        room=room, cfg=cfg, credentials=credentials,
         sessions=Sessions(cfg.session_hours * 3600.0, clock),
         logins=RateLimit(cfg.login_attempts, cfg.login_window_s, clock),
         logins_total=RateLimit(cfg.login_attempts_total, cfg.login_window_s, clock),
         commands=RateLimit(cfg.commands_per_minute, 60.0, clock),
-        broadcast=StatusBroadcast(engine, cfg.event_streams),
-        adapters=adapters if adapters is not None else {})
+        broadcast=StatusBroadcast(room.engine, cfg.event_streams))
     app.extensions["panel"] = panel
 
     @app.before_request
@@ -110,7 +131,8 @@ def create_app(engine, cfg: WebConfig, credentials: Credentials, adapters: Optio
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        response = jsonify(error=exc.message)
+        response = jsonify(error=exc.message, kind=exc.kind) if exc.kind else \
+            jsonify(error=exc.message)
         response.status_code = exc.status
         if exc.retry_after is not None:
             response.headers["Retry-After"] = str(math.ceil(exc.retry_after))
@@ -149,9 +171,9 @@ def json_body(allow_empty: bool = True) -> dict:
     if request.mimetype != "application/json":
         raise ApiError(415, "send the body as JSON (Content-Type: application/json)")
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "the request body is not valid JSON") from None
+        body = parse_json(raw, what="the request body", max_bytes=MAX_BODY)
+    except InvalidInput as exc:
+        raise ApiError(400, str(exc), kind="invalid") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return body

@@ -5,11 +5,7 @@ works at once (and logs out every phone), a revoked token stops working at once.
 """
 from __future__ import annotations
 
-import getpass
 import sys
-
-from ..config import default_config_path, load_config
-from . import secrets_store
 
 
 def register(sub, common):
@@ -24,10 +20,14 @@ def register(sub, common):
 
 
 def _state_dir(args):
+    from ..config import default_config_path, load_config
     return load_config(args.config or default_config_path(), check_media=False).state_dir
 
 
 def cmd_set_passphrase(args) -> int:
+    import getpass
+
+    from . import secrets_store
     state_dir = _state_dir(args)
     if sys.stdin.isatty():
         passphrase = getpass.getpass("New panel passphrase: ")
@@ -51,6 +51,7 @@ def cmd_set_passphrase(args) -> int:
 
 
 def cmd_api_token(args) -> int:
+    from . import secrets_store
     state_dir = _state_dir(args)
     try:
         if args.revoke:

@@ -27,7 +27,7 @@ class StatusBroadcast:
         self._closed = False
         engine.subscribe(self._on_status)
 
-    def _on_status(self, status: dict):  # engine thread: swap and wake only
+    def _on_status(self, status):  # engine thread: swap and wake only (a Status snapshot)
         with self._cond:
             self._status = status
             self._version += 1
@@ -60,7 +60,7 @@ class StatusBroadcast:
     def _body(self, still_allowed, keepalive_s) -> Iterator[bytes]:
         with self._cond:
             seen = self._version
-        yield f"retry: {RETRY_MS}\n".encode() + _event(self.engine.status())
+        yield f"retry: {RETRY_MS}\n".encode() + _event(self.engine.status_dict())
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: self._closed or self._version != seen,
@@ -72,7 +72,10 @@ class StatusBroadcast:
             if not still_allowed():
                 yield b"event: expired\ndata: {}\n\n"
                 return
-            yield _event(status) if changed and status else b": keepalive\n\n"
+            if changed and status:
+                yield _event(status.as_dict(self.engine.clock()))  # counted down to now
+            else:
+                yield b": keepalive\n\n"
 
     @property
     def open_streams(self) -> int:

@@ -3,23 +3,21 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 
-from ..verbs import BadRequest, parse_command
+from ..errors import CommandError, InvalidArgument, UnknownCommand
+from ..verbs import ROOM_VERBS
 from .app import (CSRF_COOKIE, SESSION_COOKIE, STATIC, ApiError, Panel, client_key, json_body,
                   needs_login)
 
 log = logging.getLogger(__name__)
 
-ANSWER_TIMEOUT_S = 5.0
 MAX_NAME = 100
 
 
 def register(app: Flask, panel: Panel):
-    cfg, engine = panel.cfg, panel.engine
+    cfg, engine = panel.cfg, panel.room.engine
 
     @app.get("/")
     def page():
@@ -77,16 +75,16 @@ def register(app: Flask, panel: Panel):
     @app.get("/api/status")
     @needs_login
     def status():
-        return jsonify(engine.status())
+        return jsonify(engine.status_dict())
 
     @app.get("/api/panel")
     @needs_login
     def panel_info():
-        s = engine.state.settings
-        return jsonify(room_name=engine.room.get("name"), cap=s.cap,
+        s = panel.room.room.settings
+        return jsonify(room_name=panel.room.room.name, cap=s.cap,
                        receptive={"min": s.receptive_min_minutes, "max": s.receptive_max_minutes,
                                   "default": s.receptive_default_minutes},
-                       schedule=panel.adapter("schedule") is not None,
+                       schedule=panel.offers("schedule list"),
                        buttons=_virtual_buttons(panel))
 
     @app.post("/api/commands/<name>")
@@ -94,19 +92,11 @@ def register(app: Flask, panel: Panel):
     def command(name: str):
         _rate_limit_commands(panel)
         args = json_body()
-        _check_track_name(args)
-        try:
-            parsed = parse_command(name[:MAX_NAME], args)
-        except BadRequest as exc:
-            raise ApiError(400, str(exc)) from None
-        pending = engine.submit(parsed, source="panel")
-        if not pending.wait(ANSWER_TIMEOUT_S):
-            raise ApiError(503, f"{name}: the room did not answer in time; try again")
-        if pending.refusal:
-            if pending.refusal.startswith("busy"):
-                raise ApiError(503, pending.refusal, 1)
-            raise ApiError(409, pending.refusal)
-        return jsonify(ok=True, message=pending.message, status=engine.status())
+        if name not in ROOM_VERBS:  # the panel gives the room's own commands only
+            raise ApiError.of(UnknownCommand(f"unknown command {name[:MAX_NAME]!r} "
+                                             f"(known: {', '.join(ROOM_VERBS)})"))
+        answer = panel.call(name, args)
+        return jsonify(ok=True, message=answer["message"], status=answer["status"])
 
     @app.get("/api/events")
     @needs_login
@@ -122,46 +112,29 @@ def register(app: Flask, panel: Panel):
     @app.get("/api/schedule")
     @needs_login
     def schedule_list():
-        limit = request.args.get("limit", "10")
-        if not limit.isdigit() or not 1 <= int(limit) <= 50:
-            raise ApiError(400, "schedule: limit must be a whole number from 1 to 50")
-        return jsonify(sessions=_schedule(panel).upcoming(limit=int(limit)))
+        _schedule(panel)
+        return jsonify(sessions=panel.call("schedule list", {
+            "limit": request.args.get("limit", "10")})["sessions"])
 
     @app.post("/api/schedule")
     @needs_login
     def schedule_add():
         _rate_limit_commands(panel)
         body = json_body(allow_empty=False)
-        unknown = sorted(set(body) - {"start", "minutes", "label"})
-        if unknown:
-            raise ApiError(400, f"schedule: unexpected field {unknown[0]!r}")
-        start, minutes, label = body.get("start"), body.get("minutes"), body.get("label")
-        if not isinstance(start, str) or not start or len(start) > 64:
-            raise ApiError(400, "schedule: start must be a date and time like "
-                                "2026-03-02T09:30")
-        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) \
-                or not math.isfinite(minutes):
-            raise ApiError(400, "schedule: minutes must be a number")
-        if label is not None and (not isinstance(label, str) or len(label) > 80):
-            raise ApiError(400, "schedule: label must be text of at most 80 characters")
-        try:
-            added = _schedule(panel).add(start, float(minutes), label)
-        except ValueError as exc:
-            raise ApiError(400, f"schedule: {exc}") from None
-        return jsonify(added), 201
+        _schedule(panel)
+        return jsonify(panel.call("schedule add", body)["session"]), 201
 
     @app.delete("/api/schedule/<session_id>")
     @needs_login
     def schedule_remove(session_id: str):
         _rate_limit_commands(panel)
-        if len(session_id) > MAX_NAME:
-            raise ApiError(400, "schedule: that is not a session id")
+        _schedule(panel)
         try:
-            removed = _schedule(panel).remove(session_id)
-        except ValueError as exc:
-            raise ApiError(400, f"schedule: {exc}") from None
-        if not removed:
-            raise ApiError(404, f"schedule: no upcoming session {session_id!r}")
+            panel.room.verbs.call("schedule remove", {"id": session_id}, source="panel")
+        except InvalidArgument as exc:  # the id names no session: the resource is not there
+            raise ApiError(404, exc.message, kind=exc.kind) from None
+        except CommandError as exc:
+            raise ApiError.of(exc) from None
         return jsonify(ok=True)
 
     # --- virtual buttons (GPIO in mock mode) -------------------------------------------------
@@ -184,18 +157,10 @@ def register(app: Flask, panel: Panel):
         if name not in {b.get("name") for b in found}:
             raise ApiError(404, f"no virtual button called {name[:MAX_NAME]!r}")
         body = json_body()
-        unknown = sorted(set(body) - {"hold_s"})
-        if unknown:
-            raise ApiError(400, f"button: unexpected field {unknown[0]!r}")
-        hold_s = body.get("hold_s")
-        if hold_s is not None and (isinstance(hold_s, bool) or not isinstance(hold_s, (int, float))
-                                   or not 0 <= hold_s <= 30):
-            raise ApiError(400, "button: hold_s must be a number of seconds from 0 to 30")
-        try:
-            panel.adapter("gpio").press(name, hold_s=None if hold_s is None else float(hold_s))
-        except ValueError as exc:
-            raise ApiError(400, f"button: {exc}") from None
-        return jsonify(ok=True, status=engine.status())
+        if "name" in body:
+            raise ApiError.of(InvalidArgument("button: unexpected argument 'name'", "name"))
+        answer = panel.call("button", dict(body, name=name))
+        return jsonify(ok=True, message=answer["message"], status=answer["status"])
 
 
 def _login_limit(panel: Panel, key: str):
@@ -210,22 +175,6 @@ def _rate_limit_commands(panel: Panel):
         raise ApiError(429, f"too many commands at once: wait {math.ceil(wait)} s", wait)
 
 
-def _check_track_name(args: dict):
-    """A welcome track is named as the playlist names it, never as a path. The core only
-    matches names against the loaded playlist; this refuses path-like names outright."""
-    track = args.get("track")
-    if isinstance(track, str) and (_path_like(track) or _path_like(unquote(track))):
-        raise ApiError(400, "welcome: give a track's name from the welcome playlist, not a path")
-
-
-def _path_like(name: str) -> bool:
-    parts = re.split(r"[/\\]", name)
-    return (name[:1] in ("/", "\\", "~")                      # absolute or home
-            or ".." in parts or (len(parts) > 1 and "." in parts)  # relative walks
-            or re.match(r"^[A-Za-z]:", name) is not None        # a drive letter
-            or any(ord(ch) < 32 or ord(ch) == 127 for ch in name))  # NUL, newlines
-
-
 def _still_allowed(panel: Panel):
     """For a live stream: is the login (or token) it was opened with still good?"""
     auth = request.headers.get("Authorization", "")
@@ -237,14 +186,12 @@ def _still_allowed(panel: Panel):
 
 
 def _schedule(panel: Panel):
-    schedule = panel.adapter("schedule")
-    if schedule is None:
+    if not panel.offers("schedule list"):
         raise ApiError(404, "no schedule: add a [schedule] section to config.toml")
-    return schedule
 
 
 def _virtual_buttons(panel: Panel):
-    gpio = panel.adapter("gpio")
-    if gpio is None or not hasattr(gpio, "virtual_buttons"):
+    """The mock buttons the page can press (None: GPIO is off)."""
+    if not panel.offers("buttons"):
         return None
-    return list(gpio.virtual_buttons())
+    return panel.call("buttons")["buttons"]

@@ -77,9 +77,13 @@
     $("volume").textContent = Math.round(s.volume);
     $("cap").textContent = "cap " + Math.round(s.cap);
     if (s.room_name) { $("room").textContent = s.room_name; document.title = s.room_name; }
-    var buttons = document.querySelectorAll("[data-verb]");
+    // what the room accepts now comes from the server's phase table (status.possible);
+    // a dimmed button still works: pressed, it says why not (so no aria-disabled)
+    var buttons = document.querySelectorAll("[data-verb]"), possible = s.possible || [];
     for (var i = 0; i < buttons.length; i++) {
-      buttons[i].classList.toggle("current", buttons[i].getAttribute("data-verb") === s.phase);
+      var verb = buttons[i].getAttribute("data-verb"), can = possible.indexOf(verb) >= 0;
+      buttons[i].classList.toggle("current", verb === s.phase);
+      buttons[i].classList.toggle("unavailable", !can);
     }
     var faults = s.faults || {}, lines = [];
     Object.keys(faults).forEach(function (k) { lines.push(k + ": " + faults[k]); });
