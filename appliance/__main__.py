@@ -4,14 +4,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
-import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
+from . import watchdog
 from .config import default_config_path, load_config, read_socket_path
 from .errors import ApplianceError, ConfigError
 from .gpio import cli as gpio_cli
@@ -58,28 +57,17 @@ def cmd_run(args) -> int:
         ready_s = time.monotonic() - started
         print(f"ready in {ready_s:.2f} s: room {cfg.room_id}, control socket {cfg.socket_path}",
               flush=True)
-        _notify_systemd("READY=1")
-        while not stop.wait(1.0):
+        watchdog.notify("READY=1")
+        dog = watchdog.for_daemon(daemon)  # WATCHDOG=1 only while the engine loop turns
+        while not stop.wait(dog.interval_s):
             if daemon.engine.stopped.is_set():
                 log.error("the engine stopped; exiting so systemd restarts the appliance")
                 return 1
+            dog.tick()
     finally:
-        _notify_systemd("STOPPING=1")
+        watchdog.notify("STOPPING=1")
         daemon.stop()
     return 0
-
-
-def _notify_systemd(message: str):
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        try:
-            s.sendto(message.encode(), address)
-        except OSError:
-            pass
 
 
 def cmd_check_config(args) -> int:

@@ -83,6 +83,8 @@ class Engine:
         self.fault: Optional[str] = None
         self.faults: dict[str, str] = {}  # adapter -> what is wrong with it now
         self.stopped = threading.Event()
+        #: time.monotonic() of the loop's last turn (at least once a second): the watchdog's
+        self.heartbeat = time.monotonic()
         self._status = self._build_status(clock())
 
     # --- for inputs (any thread) ----------------------------------------------------------
@@ -180,6 +182,7 @@ class Engine:
         audio_wake: Optional[float] = None
         shutdown_at: Optional[float] = None
         while True:
+            self.heartbeat = time.monotonic()
             now = self.clock()
             wake = [t for t in (session.next_wakeup(self.state), audio_wake, shutdown_at)
                     if t is not None]
