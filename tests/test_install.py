@@ -217,7 +217,7 @@ def test_upgrade_rebuilds_the_venv_reports_new_keys_rerenders_and_restarts(app, 
         (app / "pyproject.toml").write_text(pyproject)
     out = upgrade.stdout
     assert "installing the appliance into" in out
-    version = subprocess.run([str(app / ".venv/bin/python"), "-c",
+    version = subprocess.run([str(app / ".venv/bin/python"), "-I", "-c",
                               "import importlib.metadata as m; "
                               "print(m.version('therapy-room-appliance'))"],
                              capture_output=True, text=True).stdout.strip()

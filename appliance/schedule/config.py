@@ -16,6 +16,7 @@ from typing import Optional
 from ..errors import PlaylistError
 from ..playlist import load_playlist
 from ..schema import Problems, Section
+from .clock import TRUST_CHOICES
 from .plan import WEEKDAYS, Slot, Timing, check_label, describe_week_minute
 
 SECTIONS = ("schedule", "sessions")
@@ -30,6 +31,7 @@ class ScheduleConfig:
     timing: Timing
     slots: tuple[Slot, ...]          # the weekly slots, ids w1, w2 ... in config order
     track_problems: tuple[str, ...]  # tracks left out of a session's ambient playlist
+    trust_clock: str = "synced"      # "synced": act only once NTP has set the clock
 
 
 def parse_time(text) -> Optional[time]:
@@ -52,6 +54,7 @@ def parse(data: dict, problems: Problems, base: Path):
         no_show_s=s.number("no_show_minutes", 20, 1, 240) * 60.0,
         no_show_fade_s=s.number("no_show_fade_s", 30.0, 0.05, 600),
         quiet_hours=_quiet_hours(s.raw("quiet_hours", []), problems))
+    trust_clock = s.string("trust_clock", "synced", TRUST_CHOICES)
     s.finish()
     welcome_names = _welcome_names(data, base)
     slots, track_problems = [], []
@@ -67,7 +70,7 @@ def parse(data: dict, problems: Problems, base: Path):
     if tz is None:
         return None
     timing = Timing(tz=tz, **timing)
-    return ScheduleConfig(timing, tuple(slots), tuple(track_problems))
+    return ScheduleConfig(timing, tuple(slots), tuple(track_problems), trust_clock)
 
 
 def _timezone(s: Section, problems: Problems):
