@@ -283,3 +283,16 @@ def test_bad_arguments_say_what_is_wrong(app, tmp_path):
     assert bare.returncode == 2 and "no " + str(tmp_path) + "/etc/passwd" in bare.stderr
     purge = setup(app, "install", "--purge", ok=False)
     assert purge.returncode == 2 and "usage:" in purge.stderr
+
+
+def test_lgpio_is_required_where_a_wheel_exists():
+    import tomllib
+
+    from packaging.requirements import Requirement
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    [lgpio] = [Requirement(d) for d in deps if d.startswith("lgpio")]
+    # armv7l: 32-bit Raspberry Pi OS (cp311 wheel); aarch64: 64-bit, or 32-bit on a 64-bit
+    # kernel; armv6l (Pi 1, Zero): no wheel, a source build would fail the install
+    for machine, wanted in (("armv7l", True), ("aarch64", True), ("x86_64", True),
+                            ("armv6l", False)):
+        assert lgpio.marker.evaluate({"platform_machine": machine}) is wanted, machine
