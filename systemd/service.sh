@@ -127,10 +127,7 @@ ensure_config() {
         local device
         device=$(pick_audio_device)
         say "writing $CONFIG (ALSA output: $device; system paths)"
-        sed -e 's|^output = "auto" |output = "alsa" |' \
-            -e "s|^alsa_device = \"default\"|alsa_device = \"$(sed_escape "$device")\"|" \
-            -e 's|^socket = "run/control.sock"|socket = "/run/therapy-room/control.sock"|' \
-            -e 's|^dir = "state"|dir = "/var/lib/therapy-room"|' config.toml > "$CONFIG.new"
+        system_config config.toml "$device" > "$CONFIG.new" || { rm -f "$CONFIG.new"; exit 2; }
         install -m 0640 -o 0 -g "$gid" "$CONFIG.new" "$CONFIG"
         rm -f "$CONFIG.new"
         install -d -m 0755 "$ETC/playlists"
@@ -146,7 +143,31 @@ ensure_config() {
     ensure_mode "$CONFIG" 640 0 "$gid"
 }
 
-sed_escape() { printf '%s' "$1" | sed -e 's/[\\&|"]/\\&/g'; }
+# system_config DEMO_CONFIG DEVICE: the demo config with the system's values, comments kept
+system_config() {
+    "$VENV/bin/python" - "$1" "$2" <<'EOF'
+import json, re, sys, tomllib
+wanted = {("audio", "output"): "alsa", ("audio", "alsa_device"): sys.argv[2],
+          ("control", "socket"): "/run/therapy-room/control.sock",
+          ("state", "dir"): "/var/lib/therapy-room"}
+section, out = None, []
+for line in open(sys.argv[1], encoding="utf-8").read().splitlines():
+    head = re.match(r"\s*\[\[?([^\[\]]+)\]\]?\s*(#.*)?$", line)  # [table] or [[array]]
+    if head:
+        section = head.group(1).strip()
+    key = re.match(r'(\s*)([A-Za-z_]+)(\s*=\s*)("(?:[^"\\]|\\.)*")(.*)$', line)
+    if key and (section, key.group(2)) in wanted:
+        value = json.dumps(wanted[(section, key.group(2))])
+        line = key.group(1) + key.group(2) + key.group(3) + value + key.group(5)
+    out.append(line)
+text = "\n".join(out) + "\n"
+data = tomllib.loads(text)
+missing = [f"{s}.{k}" for (s, k), v in wanted.items() if data.get(s, {}).get(k) != v]
+if missing:
+    sys.exit(f"setup.sh: {sys.argv[1]} has no {', '.join(missing)} to set for the system")
+sys.stdout.write(text)
+EOF
+}
 
 # The ALSA device for a new config: `appliance audio devices --pick` (the first usable card,
 # read from $APPLIANCE_ASOUND_ROOT, default ROOT/proc/asound); "default" with a warning else.

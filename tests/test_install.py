@@ -121,6 +121,8 @@ def test_install_writes_user_config_unit_and_state_then_again_changes_nothing(ap
     assert owner(config) == ("0o640", 0, gid), "every local user could read an MQTT password"
     text = config.read_text()
     assert 'output = "alsa"' in text
+    assert 'alsa_device = "default"' in text, "no sound card in this root"
+    assert re.search(r'WARNING: .*keeping alsa_device = "default"', first.stderr)
     assert 'socket = "/run/therapy-room/control.sock"' in text
     assert 'dir = "/var/lib/therapy-room"' in text
     assert sorted(p.name for p in (etc / "media/demo").iterdir())[:1] == ["ambient-drone.wav"]
@@ -149,6 +151,51 @@ def test_install_writes_user_config_unit_and_state_then_again_changes_nothing(ap
     again = setup(app, "install", "--root", str(root))
     assert tree(root) == before, "a second install changed the system"
     assert "nothing changed" in again.stdout and "passphrase:" not in again.stdout
+
+
+# /proc/asound of a Pi 4: the headphone jack and two HDMI outputs
+PI_CARDS = {
+    "cards": " 0 [Headphones     ]: bcm2835_headpho - bcm2835 Headphones\n"
+             "                      bcm2835 Headphones\n"
+             " 1 [vc4hdmi0       ]: vc4-hdmi - vc4-hdmi-0\n"
+             "                      vc4-hdmi-0\n"
+             " 2 [vc4hdmi1       ]: vc4-hdmi - vc4-hdmi-1\n"
+             "                      vc4-hdmi-1\n",
+    "pcm": "00-00: bcm2835 Headphones : bcm2835 Headphones : playback 8\n"
+           "01-00: MAI PCM i2s-hifi-0 : MAI PCM i2s-hifi-0 : playback 1\n"
+           "02-00: MAI PCM i2s-hifi-0 : MAI PCM i2s-hifi-0 : playback 1\n",
+    "card0/id": "Headphones\n", "card1/id": "vc4hdmi0\n", "card2/id": "vc4hdmi1\n",
+    "card0/pcm0p/info": "card: 0\ndevice: 0\nsubdevice: 0\nstream: PLAYBACK\n"
+                        "id: bcm2835 Headphones\nname: bcm2835 Headphones\n"
+                        "subname: subdevice #0\nclass: 0\nsubclass: 0\n"
+                        "subdevices_count: 8\nsubdevices_avail: 8\n",
+    "card1/pcm0p/info": "card: 1\ndevice: 0\nsubdevice: 0\nstream: PLAYBACK\n"
+                        "id: MAI PCM i2s-hifi-0\nname: MAI PCM i2s-hifi-0\n"
+                        "subname: subdevice #0\nclass: 0\nsubclass: 0\n"
+                        "subdevices_count: 1\nsubdevices_avail: 1\n",
+    "card2/pcm0p/info": "card: 2\ndevice: 0\nsubdevice: 0\nstream: PLAYBACK\n"
+                        "id: MAI PCM i2s-hifi-0\nname: MAI PCM i2s-hifi-0\n"
+                        "subname: subdevice #0\nclass: 0\nsubclass: 0\n"
+                        "subdevices_count: 1\nsubdevices_avail: 1\n",
+}
+
+
+def test_a_new_config_gets_the_card_that_appliance_audio_devices_picks(app, root):
+    asound = root / "proc/asound"
+    for name, text in PI_CARDS.items():
+        (asound / name).parent.mkdir(parents=True, exist_ok=True)
+        (asound / name).write_text(text)
+    pick = subprocess.run([str(app / ".venv/bin/appliance"), "audio", "devices", "--pick"],
+                          capture_output=True, text=True,
+                          env=dict(os.environ, APPLIANCE_ASOUND_ROOT=str(asound)))
+    if pick.returncode == 2 and "invalid choice: 'audio'" in pick.stderr:
+        pytest.skip("this version has no `appliance audio devices` yet")
+    assert pick.returncode == 0 and len(pick.stdout.splitlines()) == 1, pick.stderr
+    device = pick.stdout.strip()
+    out = setup(app, "install", "--root", str(root)).stdout
+    text = (root / "etc/therapy-room/config.toml").read_text()
+    assert 'output = "alsa"' in text and f'alsa_device = "{device}"' in text
+    assert f"ALSA output: {device}" in out
 
 
 def test_the_unit_as_installed_passes_verify_and_scores_at_most_2(app, root):
