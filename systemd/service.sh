@@ -324,6 +324,8 @@ start_service() {
     if live; then
         systemctl daemon-reload
         systemctl enable --quiet "$SERVICE.service"
+        # a person is here now: a crash loop's start-limit-hit must not block the start
+        systemctl reset-failed "$SERVICE.service" 2>/dev/null || true
         if [ "$1" = upgrade ] || [ "$CHANGED" -eq 1 ]; then
             say "restarting $SERVICE.service"
             systemctl restart "$SERVICE.service" || true
