@@ -1,9 +1,9 @@
 """`./setup.sh install | upgrade | uninstall` into a throwaway system root (`--root`).
 
-A copy of this checkout plays /opt/therapy-room. Its venv sees the test venv's packages
-through a .pth file, so pip resolves every dependency without downloading; setup.sh itself
-runs exactly as on a Pi: useradd/userdel on ROOT/etc/passwd, `systemctl --root` to enable,
-setpriv to act as the service user. Only starting the service is skipped (systemd is not
+A copy of this checkout plays /opt/therapy-room. Its venv is seeded with copies of the
+test venv's dependencies, so pip finds them installed and fetches only its build backend.
+setup.sh itself runs exactly as on a Pi: useradd/userdel on ROOT/etc/passwd, `systemctl
+--root` to enable, setpriv to act as the service user. Only starting the service is skipped (systemd is not
 PID 1 here): the script says so, and the tests check that it says so when it should.
 """
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -43,12 +42,35 @@ def app():
         folder.chmod(0o755)
     if (REPO / "media/demo").is_dir():  # ./setup.sh test made them: spare synthesising again
         shutil.copytree(REPO / "media/demo", app / "media/demo")
-    subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip", str(app / ".venv")],
-                   check=True)
-    site = next((app / ".venv" / "lib").glob("python3*/site-packages"))
-    (site / "_test_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(["/usr/bin/python3", "-m", "venv", str(app / ".venv")], check=True)
+    seed_dependencies(next((app / ".venv" / "lib").glob("python3*/site-packages")))
     yield app
     shutil.rmtree(base)
+
+
+def seed_dependencies(site: Path):
+    """Copy the distributions the appliance needs from this test venv into `site`, as pip
+    would have installed them: pip then finds them there and downloads nothing."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    have = {canonicalize_name(d.metadata["Name"]) for d in metadata.distributions(path=[site])}
+    todo, seen = ["therapy-room-appliance"], set()
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = metadata.distribution(name)
+        todo += [r.name for r in map(Requirement, dist.requires or [])
+                 if r.marker is None or r.marker.evaluate({"extra": ""})]
+        if name == "therapy-room-appliance" or name in have:
+            continue  # the appliance itself is what setup.sh installs
+        for file in dist.files or []:
+            if not str(file).startswith(".."):  # scripts in bin/ point at the test venv
+                (site / file).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(dist.locate_file(file), site / file)
 
 
 @pytest.fixture
