@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from appliance.levels import TRACK_HEADROOM_DB, level_to_db
+
 RATE = 48000
 
 
@@ -118,3 +120,13 @@ def write_tone(path: Path, freq: float, seconds: float, amplitude: float = 1.0,
 
 
 FULL_SCALE_TONE_DB = -3.01  # RMS of a full-scale sine
+
+
+def heard_at(level: float) -> float:
+    """How loud a full-scale tone track at `level` is heard (RMS dBFS): 6 dB of headroom."""
+    return FULL_SCALE_TONE_DB + level_to_db(level) - TRACK_HEADROOM_DB
+
+
+def ceiling_of(cap: float) -> float:
+    """The loudest a tone may be heard in any combination with the room at `cap`."""
+    return FULL_SCALE_TONE_DB + level_to_db(cap)

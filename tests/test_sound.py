@@ -3,7 +3,7 @@ on ALSA into a real-time sink with a Pi-sized buffer (the path a Raspberry Pi se
 
 Every track is a pure tone of its own, so each assertion is about one track being heard,
 when, and how loud. Levels: a full-scale tone is -3 dBFS RMS; the appliance's level L is
-heard at -3 + (L - 100) / 2 dB. Tests that do not name a format play every role in another
+heard at -3 + (L - 100) / 2 - 6 dB (sound.heard_at: every track keeps 6 dB of headroom). Tests that do not name a format play every role in another
 one (MIXED_FORMATS), so each of them hears WAV, FLAC, MP3 and OGG.
 """
 from __future__ import annotations
@@ -12,19 +12,13 @@ import time
 
 import pytest
 
-from appliance.levels import level_to_db
-
 from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ, both_paths
-from .sound import FORMATS, FULL_SCALE_TONE_DB, rms_db
+from .sound import FORMATS, heard_at, rms_db
 
 SILENT_DB = -70.0   # below this a 10 ms window counts as silence
 HEARD_DB = -60.0    # above this a tone counts as heard
 
 pytestmark = pytest.mark.sound
-
-
-def heard_at(level: float) -> float:
-    return FULL_SCALE_TONE_DB + level_to_db(level)
 
 
 def longest_silence(rec, start, end, width=0.01) -> float:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..errors import ApplianceError
-from ..levels import SILENCE_DB, heard_db, vlc_volume_for
+from ..levels import SILENCE_DB, TRACK_HEADROOM_DB, heard_db, vlc_volume_for
 from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
 from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
@@ -75,7 +75,7 @@ def pulse_reachable() -> bool:
 class VlcAudio:
     """The AudioOutput the engine drives (see engine.AudioOutput)."""
 
-    def __init__(self, vlc_args, submit: Callable, cap_db: float, headroom_db: float = 0.0,
+    def __init__(self, vlc_args, submit: Callable, cap_db: float, stage_db: float = 0.0,
                  output_name: str = ""):
         try:
             import vlc  # imported here so the pure core and config checks never need libVLC
@@ -85,7 +85,7 @@ class VlcAudio:
         self._vlc = vlc
         self.submit = submit
         self.cap_db = cap_db
-        self.headroom_db = headroom_db  # gain already applied below the player (ALSA cap)
+        self.stage_db = stage_db  # gain already applied below the player (the ALSA cap stage)
         self.output_name = output_name
         self.output_fault: Optional[str] = None  # the output could not be opened at start
         args = ["--no-video", "--quiet", "--no-xlib", "--no-metadata-network-access",
@@ -198,13 +198,13 @@ class VlcAudio:
         readback = [d.player.audio_get_volume() for _, d in sounding]
         frozen = {i for i, (_, d) in enumerate(sounding) if d.volumes.frozen(readback[i], now)}
         levels = [deck_db(ch.mix, d.mix, now) for ch, d in sounding]
-        wanted = within_cap([heard_db(readback[i], self.headroom_db) if i in frozen else db
+        wanted = within_cap([heard_db(readback[i], self.stage_db) if i in frozen else db
                              for i, db in enumerate(levels)], self.cap_db, frozen)
         for i, (_, deck) in enumerate(sounding):
             # a frozen deck is still sent its own level: if it was only slow to report, it
             # takes it and counts as healthy again
             db = min(levels[i], self.cap_db) if i in frozen else wanted[i]
-            self._send(deck, vlc_volume_for(db, self.headroom_db), now)
+            self._send(deck, vlc_volume_for(db, self.stage_db), now)
             gain = deck.mix.gain
             if not gain.done(now):
                 moving = True
@@ -337,10 +337,12 @@ def open_audio(audio_cfg, submit, runtime_dir, cap_db: float, room_id: str = "")
     if output == "auto":
         output = "pulse" if pulse_reachable() else "alsa"
     if output == "alsa":
-        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, cap_db,
+        # each player at most a track at the cap, so any two together at most the cap
+        stage_db = cap_db - TRACK_HEADROOM_DB
+        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, stage_db,
                                 audio_cfg.alsa_buffer_ms, room_id)
         audio = VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
-                         headroom_db=cap_db, output_name=f"alsa:{audio_cfg.alsa_device}")
+                         stage_db=stage_db, output_name=f"alsa:{audio_cfg.alsa_device}")
         audio.output_fault = probe(pcm)
         return audio
     audio = VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
