@@ -35,6 +35,7 @@ def cmd_run(args) -> int:
     import threading
     import time
 
+    from . import watchdog
     from .config import load_config
     log = logging.getLogger("appliance")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
@@ -53,32 +54,21 @@ def cmd_run(args) -> int:
         ready_s = time.monotonic() - started
         print(f"ready in {ready_s:.2f} s: room {cfg.room_id}, control socket {cfg.socket_path}",
               flush=True)
-        _notify_systemd("READY=1")
+        watchdog.notify("READY=1")
+        dog = watchdog.for_daemon(daemon)  # WATCHDOG=1 only while the engine loop turns
         engine = daemon.engine
-        while not stop.wait(0.25):
+        while not stop.wait(dog.interval_s):
             if engine.stopped.is_set() or engine.stuck_s() > engine.stuck_after_s:
                 log.error("%s; exiting so systemd restarts it",
                           engine.status().fault or "the engine stopped")
+                import faulthandler
+                faulthandler.dump_traceback(all_threads=True)  # where it hung, in the journal
                 return 1
+            dog.tick()
     finally:
-        _notify_systemd("STOPPING=1")
+        watchdog.notify("STOPPING=1")
         daemon.stop()
     return 0
-
-
-def _notify_systemd(message: str):
-    import os
-    import socket
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        try:
-            s.sendto(message.encode(), address)
-        except OSError:
-            pass
 
 
 def cmd_check_config(args) -> int:

@@ -80,12 +80,16 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
     Verb("schedule remove", (Arg("id", "name"),), owner="schedule",
          help="cancel a one-off session"),
     Verb("mqtt", owner="mqtt", help="the broker connection and topics"),
+    # offered only with APPLIANCE_TEST_HOOKS=1 (appliance/watchdog.py): the watchdog's test
+    Verb("test-stall-engine", (Arg("seconds", "number", above=0, high=60),), owner="test",
+         help="block the engine thread for SECONDS (tests only)"),
 )}
 
 ROOM_VERBS = tuple(name for name, v in TABLE.items() if v.owner == "engine")
 OFF = {"gpio": "GPIO is off: no [gpio], [[buttons]] or [[lights]] in config.toml",
        "schedule": "the schedule is off: add a [schedule] section to config.toml",
-       "mqtt": "MQTT is off (no [mqtt] section, or enabled = false)"}
+       "mqtt": "MQTT is off (no [mqtt] section, or enabled = false)",
+       "test": "test hooks are off (APPLIANCE_TEST_HOOKS=1 turns them on, for the tests)"}
 
 
 def resolve(verb, args) -> tuple[str, object]:

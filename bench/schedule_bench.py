@@ -87,7 +87,7 @@ def main():
         room = Room()
         wall = [now.astimezone(UTC)]
         mono = [0.0]
-        s = Scheduler(ScheduleConfig(TIMING, weekly, ()), room, Path(folder),
+        s = Scheduler(ScheduleConfig(TIMING, weekly, (), "always"), room, Path(folder),
                       wall=lambda: wall[0], mono=lambda: mono[0])
         wakes, end = 0, wall[0] + timedelta(days=7)
         while wall[0] < end:
@@ -100,7 +100,7 @@ def main():
               f"{sum(1 for _, v in room.submitted if v == 'End')} no-show ends")
 
         wall = [datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC)]
-        s = Scheduler(ScheduleConfig(TIMING, weekly, ()), Room(), Path(folder),
+        s = Scheduler(ScheduleConfig(TIMING, weekly, (), "always"), Room(), Path(folder),
                       wall=lambda: wall[0])
         s.run_once()
         wall[0] = now.astimezone(UTC)
@@ -112,11 +112,12 @@ def main():
         lateness = []
         ten = (Slot(id="w1", kind="weekly", minutes=45, days=frozenset({0}),
                     at=clock_time(10, 0)),)
-        for _ in range(10):
+        for run in range(10):
             room = Room()
             due_wall = datetime(2026, 11, 30, 9, 49, 59, 700000, tzinfo=BERLIN)
             t0 = time.monotonic()
-            s = Scheduler(ScheduleConfig(TIMING, ten, ()), room, Path(folder),
+            s = Scheduler(ScheduleConfig(TIMING, ten, (), "always"), room,
+                          Path(folder) / f"run{run}",  # each run a fresh memory of what was done
                           wall=lambda: due_wall + timedelta(seconds=time.monotonic() - t0))
             s.start()
             room.got.wait(5)
@@ -125,7 +126,7 @@ def main():
         print(f"real wake precision (10 runs): median {statistics.median(lateness):.1f} ms, "
               f"max {max(lateness):.1f} ms after the planned moment")
 
-        s = Scheduler(ScheduleConfig(TIMING, (), ()), Room(), Path(folder) / "state",
+        s = Scheduler(ScheduleConfig(TIMING, (), (), "always"), Room(), Path(folder) / "state",
                       wall=lambda: now.astimezone(UTC))
         s.load()
         began = time.perf_counter()

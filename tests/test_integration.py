@@ -33,6 +33,7 @@ on_hold = "quiet"
 hold_s = 1.0
 [schedule]
 timezone = "Europe/Berlin"
+trust_clock = "always"
 [[sessions]]
 days = ["mon"]
 start = "09:00"

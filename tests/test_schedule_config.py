@@ -136,3 +136,13 @@ ambient_playlist = "calm.m3u"
     [slot] = cfg.adapters["schedule"].slots
     assert slot.welcome_track == "short hello"
     assert [t.title for t in slot.ambient_tracks] == ["Calm"]
+
+
+def test_trust_clock_is_synced_by_default_and_a_wrong_word_is_named(tmp_path, tones):
+    cfg = load_config(write_config(tmp_path / "ok", tones, extra='[schedule]\ntimezone = "UTC"\n'))
+    assert cfg.adapters["schedule"].trust_clock == "synced"
+    assert load_config(REPO / "config.toml").adapters["schedule"].trust_clock == "synced"
+    problems = problems_of(tmp_path, tones, '[schedule]\ntimezone = "UTC"\n'
+                                            'trust_clock = "allways"\n')
+    assert problems == ["schedule.trust_clock: must be one of synced, always, not 'allways' "
+                        "(did you mean 'always'?)"]

@@ -107,7 +107,8 @@ def make(tmp_path, start: str, slots=(), quiet=()):
     timing = Timing(tz=BERLIN, lead_s=600, fade_in_s=60, no_show_s=1200, no_show_fade_s=30,
                     quiet_hours=quiet)
     scheduler = Scheduler(ScheduleConfig(timing, tuple(slots) or (weekly(),), ()), room,
-                          tmp_path / "state", wall=clock.wall, mono=clock.mono)
+                          tmp_path / "state", wall=clock.wall, mono=clock.mono,
+                          synced=lambda: True)
     scheduler.load()
     room.subscribe_events(scheduler._on_event)
     return scheduler, room, clock

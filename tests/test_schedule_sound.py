@@ -27,6 +27,7 @@ HEARD_DB = -60.0
 SCHEDULE = """
 [schedule]
 timezone = "Europe/Berlin"
+trust_clock = "always"
 lead_minutes = 10
 fade_in_s = {fade_in_s}
 no_show_minutes = 20
@@ -90,7 +91,7 @@ def test_a_no_show_fades_the_ambient_out_and_the_room_goes_idle(room_factory, re
 
 
 def test_one_offs_from_the_command_line(room_factory, capsys):
-    room = room_factory(extra='[schedule]\ntimezone = "UTC"\n')
+    room = room_factory(extra='[schedule]\ntimezone = "UTC"\ntrust_clock = "always"\n')
     socket = str(room.cfg.socket_path)
     start = (datetime.now(ZoneInfo("UTC")) + timedelta(days=2)).strftime("%Y-%m-%dT10:00")
     with room:
@@ -130,7 +131,7 @@ BAD_REQUESTS = [
 
 
 def test_bad_requests_get_one_line_and_disturb_nothing(room_factory):
-    room = room_factory(extra='[schedule]\ntimezone = "UTC"\n')
+    room = room_factory(extra='[schedule]\ntimezone = "UTC"\ntrust_clock = "always"\n')
     with room:
         room.send("ambient")
         for args, kind, error in BAD_REQUESTS:

@@ -18,6 +18,7 @@ from ..playlist import load_playlist
 from ..schema import Problems, Section
 from ..session.core import find_track
 from ..verbs import TABLE, check_label
+from .clock import TRUST_CHOICES
 from .plan import WEEKDAYS, Slot, Timing, describe_week_minute
 
 SECTIONS = ("schedule", "sessions")
@@ -32,6 +33,7 @@ class ScheduleConfig:
     timing: Timing
     slots: tuple[Slot, ...]          # the weekly slots, ids w1, w2 ... in config order
     track_problems: tuple[str, ...]  # tracks left out of a session's ambient playlist
+    trust_clock: str = "synced"      # "synced": act only once NTP has set the clock
 
 
 def parse_time(text) -> Optional[time]:
@@ -56,6 +58,7 @@ def parse(data: dict, problems: Problems, base: Path, library=None):
         no_show_s=s.number("no_show_minutes", d["no_show_s"] / 60, 1, 240) * 60.0,
         no_show_fade_s=s.number("no_show_fade_s", d["no_show_fade_s"], 0.05, 600),
         quiet_hours=_quiet_hours(s.raw("quiet_hours", []), problems))
+    trust_clock = s.string("trust_clock", "synced", TRUST_CHOICES)
     s.finish()
     welcome_tracks = None if library is None else library.welcome
     slots, track_problems = [], []
@@ -71,7 +74,7 @@ def parse(data: dict, problems: Problems, base: Path, library=None):
     if tz is None:
         return None
     timing = Timing(tz=tz, **timing)
-    return ScheduleConfig(timing, tuple(slots), tuple(track_problems))
+    return ScheduleConfig(timing, tuple(slots), tuple(track_problems), trust_clock)
 
 
 def _timezone(s: Section, problems: Problems):

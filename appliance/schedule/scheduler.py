@@ -4,7 +4,12 @@ There are no jobs to miss or replay. After every wake (at the next moment the pl
 most CAP_S later, or at once when a session is added or removed) the thread works the answer
 out again from the schedule and the wall clock. So a reboot inside a pre-session window
 starts the ambient, a clock that jumps (1970 -> now when NTP syncs, or backwards) only moves
-what "now" is, and nothing fires twice: each session occurrence is acted on at most once.
+what "now" is, and nothing fires twice: each session occurrence is acted on at most once,
+and that is remembered in the state folder, so restarts inside one window start its ambient
+once. With schedule.trust_clock = "synced" nothing is acted on until the kernel says a time
+server has set the clock (a Pi restores a stale time at boot); meanwhile the status says
+"waiting for the clock". The ambient of a one-off that is removed (or moved) while it plays
+fades out.
 """
 from __future__ import annotations
 
@@ -16,14 +21,16 @@ from typing import Callable, Optional
 
 from ..session import commands as c
 from ..verbs import validate
+from .clock import WAITING, sync_probe
 from .config import ScheduleConfig
 from .plan import (UTC, Occurrence, Slot, local_time_exists, occurrences, plan,
                    upcoming)
-from .store import OneOffStore, new_id
+from .store import ActedStore, OneOffStore, new_id
 
 log = logging.getLogger(__name__)
 
 CAP_S = 30.0                    # never sleep longer: a clock jump is noticed within this
+CLOCK_POLL_S = 5.0              # waiting for the clock: ask the kernel this often
 JUMP_S = 5.0                    # wall clock moving this much more than monotonic: a jump
 CLOCK_SET_AFTER = datetime(2025, 1, 1, tzinfo=UTC)  # earlier: a Pi that booted at 1970
 MAX_ONE_OFFS = 200
@@ -34,12 +41,16 @@ ANSWER_TIMEOUT_S = 5.0
 class Scheduler:
     def __init__(self, config: ScheduleConfig, engine, state_dir,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 mono: Callable[[], float] = time.monotonic):
+                 mono: Callable[[], float] = time.monotonic,
+                 synced: Optional[Callable[[], bool]] = None):
         self.config = config
         self.timing = config.timing
         self.engine = engine
         self.store = OneOffStore(state_dir)
+        self.memory = ActedStore(state_dir)
         self.wall, self.mono = wall, mono
+        self.synced = synced or sync_probe(config.trust_clock)  # may the wall clock be used?
+        self._trusted = False                # synced once: trusted for the rest of the run
         self.one_offs: list[Slot] = []
         self.jumps = 0                       # clock jumps seen (status, tests)
         self._lock = threading.Lock()
@@ -62,6 +73,13 @@ class Scheduler:
         if problem:
             log.error("schedule: %s", problem)
         self._set_problem("store", problem)
+        acted, problem = self.memory.load()
+        for key, (end, note) in acted.items():
+            self._acted[key] = end
+            if note:
+                self._notes[key] = note
+        if problem:
+            log.error("schedule: %s", problem)
 
     def start(self):
         self.load()
@@ -104,23 +122,60 @@ class Scheduler:
                         "schedule", offset - self._offset)
         self._offset = offset
         self._check_no_show(wall, mono)  # by the monotonic clock too: even on a 1970 clock
+        if not self._clock_trusted():
+            self._set_problem("clock", WAITING)
+            return CLOCK_POLL_S
         if wall < CLOCK_SET_AFTER:
             self._set_problem("clock", f"the clock is not set ({wall:%Y-%m-%d %H:%M} UTC); "
                                        "sessions wait until it is")
             return CAP_S
         self._set_problem("clock", None)
         now_plan = plan(self._slots(), self.timing, wall)
+        self._check_cancelled(now_plan)
         if now_plan.due is not None and now_plan.due.key not in self._acted:
             self._start_ambient(now_plan.due, wall, mono)
         wake = now_plan.next_wake
         with self._lock:
             if self._owner is not None:
                 wake = min(wake, self._owner.no_show_at)
-        for key, end in list(self._acted.items()):
-            if abs((end - wall).total_seconds()) > 2 * 86400:
-                del self._acted[key]
-                self._notes.pop(key, None)
+        old = [key for key, end in self._acted.items()
+               if abs((end - wall).total_seconds()) > 2 * 86400]
+        for key in old:
+            del self._acted[key]
+            self._notes.pop(key, None)
+        if old:
+            self._remember()
         return max(0.01, min(CAP_S, (wake - wall).total_seconds()))
+
+    def _clock_trusted(self) -> bool:
+        if not self._trusted and self.synced():
+            self._trusted = True
+            log.info("schedule: the clock is synchronised; sessions are acted on from now")
+        return self._trusted
+
+    def _remember(self):
+        """Keep what has been acted on (and why not) in the state folder."""
+        try:
+            self.memory.save({key: (end, self._notes.get(key))
+                              for key, end in self._acted.items()})
+        except OSError as exc:
+            self._set_problem("memory", f"{self.memory.path}: cannot save "
+                                        f"({exc.strerror or exc}); a restart may start a "
+                                        "session's ambient again")
+            return
+        self._set_problem("memory", None)
+
+    def _check_cancelled(self, now_plan):
+        """The one-off whose ambient we started was removed or moved: fade that ambient out."""
+        with self._lock:
+            owner = self._owner
+            if owner is None or any(o.key == owner.key for o in now_plan.occurrences):
+                return
+            self._owner = None
+        log.info("schedule: %s is no longer booked: its ambient fades out over %g s",
+                 owner.slot.id, self.timing.no_show_fade_s)
+        self.engine.submit(c.End(fade_s=self.timing.no_show_fade_s, only_from="ambient"),
+                           source="schedule").wait(ANSWER_TIMEOUT_S)
 
     def _start_ambient(self, occ: Occurrence, wall: datetime, mono: float):
         phase = self.engine.status().phase
@@ -131,8 +186,11 @@ class Scheduler:
             self._notes[occ.key] = note
             if wall >= occ.start:  # before the start a finished session may still free it
                 self._acted[occ.key] = occ.end
+                self._remember()
             return
         self._acted[occ.key] = occ.end
+        self._notes.pop(occ.key, None)
+        self._remember()  # before the start: a crash right after it must not start it twice
         with self._lock:
             self._owner = occ
             self._owner_deadline = mono + (occ.no_show_at - wall).total_seconds()
@@ -143,9 +201,9 @@ class Scheduler:
             with self._lock:
                 self._owner = None
             self._notes[occ.key] = f"not started: {pending.refusal or 'the engine did not answer'}"
+            self._remember()
             log.warning("schedule: ambient for %s %s", occ.slot.id, self._notes[occ.key])
             return
-        self._notes.pop(occ.key, None)
         log.info("schedule: ambient for %s at %s (session %s)", occ.slot.id,
                  f"{self._local(wall):%H:%M}", f"{self._local(occ.start):%H:%M}")
 
@@ -177,6 +235,8 @@ class Scheduler:
         start, minutes, label = self._parse_start(args["start"]), args["minutes"], \
             args.get("label")
         now = self.wall().astimezone(UTC)
+        if not self._clock_trusted():
+            raise ValueError("the clock is not synchronised yet: try again when it is")
         if now < CLOCK_SET_AFTER:
             raise ValueError("the clock is not set yet: try again when it is")
         if start <= now:

@@ -5,6 +5,9 @@ directory; then the same content becomes schedule.json.bak the same way. A power
 moment leaves either the old or the new schedule.json whole. A schedule.json that cannot be
 read (a bad disk, a hand edit) is moved aside to schedule.json.corrupt-<time>, reported, and
 the last good copy (schedule.json.bak) is used instead; nothing else stops.
+
+schedule-acted.json (ActedStore) remembers which session on which date the schedule has
+already acted on, so a restart inside a pre-session window does not start the ambient again.
 """
 from __future__ import annotations
 
@@ -122,7 +125,7 @@ class OneOffStore:
 
     def _remove_stray_temp_files(self):
         """Left by a power cut between write and rename: the real file is still whole."""
-        for stray in self.dir.glob(f".{FILE_NAME}*.tmp"):
+        for stray in self.dir.glob(".schedule*.tmp"):  # this file's and ACTED_FILE's
             log.info("removing %s, left by an interrupted save", stray)
             stray.unlink(missing_ok=True)
 
@@ -143,3 +146,40 @@ def _write_atomically(target: Path, text: str):
         os.fsync(fd)  # the rename itself survives a power cut
     finally:
         os.close(fd)
+
+
+ACTED_FILE = "schedule-acted.json"
+
+
+class ActedStore:
+    """What the schedule has acted on, per session and date, kept across restarts so that
+    any number of reboots inside one window start its ambient once. Written atomically like
+    schedule.json; an unreadable file is reported and forgotten (at worst one more start)."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / ACTED_FILE
+
+    def load(self) -> tuple[dict, Optional[str]]:
+        """{occurrence key: (its end, why its ambient did not start or None)}, problem."""
+        if not self.path.exists():
+            return {}, None
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            acted = {}
+            for key, entry in data["acted"].items():
+                note = entry.get("note")
+                acted[str(key)] = (datetime.fromisoformat(entry["end"]).astimezone(UTC),
+                                   note if isinstance(note, str) else None)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError,
+                AttributeError) as exc:
+            return {}, f"{self.path}: cannot read what the schedule already did ({exc}); " \
+                       "starting afresh"
+        return acted, None
+
+    def save(self, acted: dict):
+        """Raises OSError when the disk refuses; the old file stays whole."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(self.path, json.dumps(
+            {"version": VERSION, "acted": {key: {"end": end.isoformat(), "note": note}
+                                           for key, (end, note) in sorted(acted.items())}},
+            indent=1))
