@@ -18,10 +18,10 @@ from .broker import Broker, Subscriber
 from .sinks import PipeWireRig, PulseServer, Recorder, serving
 from .sound import FORMATS, write_tone
 
-KINDS = ("fast", "sound", "broker", "browser")
+KINDS = ("fast", "sound", "broker", "browser", "install")
 #: a test that uses one of these fixtures is of that kind (the heaviest wins)
 NEEDS = (("browser_page", "browser"), ("mosquitto", "broker"), ("pulse", "sound"),
-         ("pi_rig", "sound"), ("sink", "sound"))
+         ("pi_rig", "sound"), ("sink", "sound"), ("app", "install"))
 REPO = Path(__file__).resolve().parent.parent
 
 

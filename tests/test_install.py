@@ -130,6 +130,7 @@ def owner(path: Path):
     return oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid
 
 
+@pytest.mark.install
 def test_install_writes_user_config_unit_and_state_then_again_changes_nothing(app, root):
     first = setup(app, "install", "--root", str(root))
     user = entry(root, "passwd", "therapy-room")
@@ -202,6 +203,7 @@ PI_CARDS = {
 }
 
 
+@pytest.mark.install
 def test_a_new_config_gets_the_card_that_appliance_audio_devices_picks(app, root):
     asound = root / "proc/asound"
     for name, text in PI_CARDS.items():
@@ -218,6 +220,7 @@ def test_a_new_config_gets_the_card_that_appliance_audio_devices_picks(app, root
     assert f"ALSA output: {device}" in out
 
 
+@pytest.mark.install
 def test_the_unit_as_installed_passes_verify_and_scores_at_most_2(app, root):
     setup(app, "install", "--root", str(root))
     unit = root / "etc/systemd/system/therapy-room.service"
@@ -241,6 +244,7 @@ def test_the_unit_as_installed_passes_verify_and_scores_at_most_2(app, root):
         "an offline clinic would get no room at all"
 
 
+@pytest.mark.install
 def test_a_gpio_group_a_hand_edited_unit_and_an_old_config_mode_are_put_right(app, root):
     with open(root / "etc/group", "a") as f:
         f.write("gpio:x:997:\n")
@@ -263,6 +267,7 @@ def test_a_gpio_group_a_hand_edited_unit_and_an_old_config_mode_are_put_right(ap
     assert owner(config) == ("0o640", 0, gid) and "mode/owner 644 0 0 -> 640 0" in upgrade.stdout
 
 
+@pytest.mark.install
 def test_upgrade_rebuilds_the_venv_reports_new_keys_rerenders_and_restarts(app, root):
     shipped = (app / "config.toml").read_text()
     template = (app / "systemd/therapy-room.service").read_text()
@@ -296,6 +301,7 @@ def test_upgrade_rebuilds_the_venv_reports_new_keys_rerenders_and_restarts(app, 
     assert out.index("config.toml: ok") < out.index("skipped: systemctl restart")
 
 
+@pytest.mark.install
 def test_upgrade_with_a_config_that_does_not_parse_restarts_nothing(app, root):
     setup(app, "install", "--root", str(root))
     unit = root / "etc/systemd/system/therapy-room.service"
@@ -316,6 +322,7 @@ def test_upgrade_with_a_config_that_does_not_parse_restarts_nothing(app, root):
     assert unit.read_text() == before, "the unit changed under a service that keeps running"
 
 
+@pytest.mark.install
 def test_uninstall_keeps_config_and_state_unless_purge_and_a_reinstall_owns_them(app, root):
     setup(app, "install", "--root", str(root))
     (root / "var/lib/therapy-room/schedule.json").write_text("{}")
@@ -345,6 +352,7 @@ def test_uninstall_keeps_config_and_state_unless_purge_and_a_reinstall_owns_them
     assert not (root / "var/lib/therapy-room").exists()
 
 
+@pytest.mark.install
 def test_bad_arguments_say_what_is_wrong(app, tmp_path):
     bare = setup(app, "install", "--root", str(tmp_path), ok=False)
     assert bare.returncode == 2 and "no " + str(tmp_path) + "/etc/passwd" in bare.stderr
@@ -352,6 +360,7 @@ def test_bad_arguments_say_what_is_wrong(app, tmp_path):
     assert purge.returncode == 2 and "usage:" in purge.stderr
 
 
+@pytest.mark.fast
 def test_lgpio_is_required_where_a_wheel_exists():
     import tomllib
 

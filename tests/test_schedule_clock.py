@@ -47,6 +47,7 @@ def boot(state, start: str, probe, slots=None, trust="synced", clock=None):
     return scheduler, room, clock
 
 
+@pytest.mark.fast
 def test_a_stale_clock_is_not_acted_on_until_ntp_sets_it(tmp_path):
     probe = Probe(synced=False)
     # fake-hwclock restored Monday 09:55, inside a window: it is really Tuesday afternoon
@@ -64,6 +65,7 @@ def test_a_stale_clock_is_not_acted_on_until_ntp_sets_it(tmp_path):
     assert scheduler.jumps == 1
 
 
+@pytest.mark.fast
 def test_a_sync_that_lands_inside_a_window_starts_the_ambient_at_once(tmp_path):
     probe = Probe(synced=False)
     scheduler, room, clock = boot(tmp_path, "2026-11-30T07:12", probe)  # a stale time
@@ -78,6 +80,7 @@ def test_a_sync_that_lands_inside_a_window_starts_the_ambient_at_once(tmp_path):
     assert "schedule" not in room.faults
 
 
+@pytest.mark.fast
 def test_always_never_asks_the_kernel_and_a_one_off_waits_for_the_clock(tmp_path):
     probe = Probe(synced=False)
     scheduler, room, clock = boot(tmp_path, "2026-11-30T09:55", probe, trust="always")
@@ -92,6 +95,7 @@ def test_always_never_asks_the_kernel_and_a_one_off_waits_for_the_clock(tmp_path
     assert waiting.one_offs == []
 
 
+@pytest.mark.fast
 def test_reboots_inside_one_window_start_the_ambient_once(tmp_path):
     probe = Probe(synced=True)
     first, room, clock = boot(tmp_path, "2026-11-30T09:52", probe)
@@ -110,6 +114,7 @@ def test_reboots_inside_one_window_start_the_ambient_once(tmp_path):
     assert room.by_schedule() == [("09:50:00", "Ambient")]
 
 
+@pytest.mark.fast
 def test_why_a_session_got_no_ambient_survives_a_restart(tmp_path):
     probe = Probe(synced=True)
     scheduler, room, clock = boot(tmp_path, "2026-11-30T09:40", probe)
@@ -119,6 +124,7 @@ def test_why_a_session_got_no_ambient_survives_a_restart(tmp_path):
     assert later.upcoming(1)[0]["why_not"] == "not started: the room was in active at 10:00"
 
 
+@pytest.mark.fast
 def test_an_unreadable_memory_is_reported_and_the_schedule_goes_on(tmp_path, caplog):
     (tmp_path / "schedule-acted.json").write_text("{ not json")
     scheduler, room, clock = boot(tmp_path, "2026-11-30T09:55", Probe(synced=True))
@@ -128,6 +134,7 @@ def test_an_unreadable_memory_is_reported_and_the_schedule_goes_on(tmp_path, cap
     assert json.loads((tmp_path / "schedule-acted.json").read_text())["version"] == 1
 
 
+@pytest.mark.fast
 def test_cancelling_a_one_off_whose_ambient_plays_fades_it_out(tmp_path):
     probe = Probe(synced=True)
     scheduler, room, clock = boot(tmp_path, "2026-12-02T08:00", probe, slots=[weekly(days=[0])])
@@ -142,6 +149,7 @@ def test_cancelling_a_one_off_whose_ambient_plays_fades_it_out(tmp_path):
     assert room.state.phase == "idle"
 
 
+@pytest.mark.fast
 def test_cancelling_a_one_off_leaves_a_room_a_person_took_over_alone(tmp_path):
     probe = Probe(synced=True)
     scheduler, room, clock = boot(tmp_path, "2026-12-02T08:00", probe, slots=[weekly(days=[0])])
@@ -154,6 +162,7 @@ def test_cancelling_a_one_off_leaves_a_room_a_person_took_over_alone(tmp_path):
     assert room.state.phase == "welcome"
 
 
+@pytest.mark.fast
 def test_the_kernel_can_be_asked_and_timesyncds_flag_counts(tmp_path):
     assert kernel_synced() in (True, False), "adjtimex could not be read on Linux"
     flag = tmp_path / "synchronized"
@@ -162,6 +171,7 @@ def test_the_kernel_can_be_asked_and_timesyncds_flag_counts(tmp_path):
     assert system_clock_synced(flag) is True
 
 
+@pytest.mark.sound
 def test_the_room_says_it_is_waiting_for_the_clock(room_factory, monkeypatch):
     monkeypatch.setattr(schedule_adapter, "Scheduler", partial(Scheduler, synced=lambda: False))
     room = room_factory(extra='[schedule]\ntimezone = "UTC"\n')

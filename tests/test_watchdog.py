@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.control import request
+from appliance.control_client import request
 from appliance.watchdog import STALE_S, Watchdog, watchdog_usec
 
 from .conftest import WELCOME_HZ, write_config
@@ -107,6 +107,7 @@ def _gaps(times):
     return [b - a for a, b in zip(times, times[1:])]
 
 
+@pytest.mark.sound
 def test_ready_after_audio_watchdog_while_the_engine_turns_and_stopping(
         service, notify_socket, recorder):
     ready = notify_socket.wait_for("READY=1")
@@ -144,6 +145,7 @@ def test_ready_after_audio_watchdog_while_the_engine_turns_and_stopping(
     assert onset is not None and onset - sent < 0.3, "READY=1 came before the audio was up"
 
 
+@pytest.mark.sound
 def test_a_watchdog_kill_logs_every_threads_traceback(service, notify_socket):
     ready = notify_socket.wait_for("READY=1")
     notify_socket.wait_for("WATCHDOG=1", after=ready)
@@ -171,6 +173,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.fast
 def test_pings_only_while_the_heartbeat_is_fresh():
     clock, sent = Clock(), []
     beat = {"at": clock.now}
@@ -184,6 +187,7 @@ def test_pings_only_while_the_heartbeat_is_fresh():
     assert dog.tick() and len(sent) == 2
 
 
+@pytest.mark.fast
 def test_no_watchdog_without_systemds_variables():
     assert watchdog_usec({}) is None
     assert watchdog_usec({"WATCHDOG_USEC": "abc"}) is None
