@@ -85,7 +85,7 @@ def test_unknown_command_and_malformed_bodies_get_400(web_panel):
     headers = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
     broken = web.client.post("/api/commands/receptive", data=b'{"minutes": 5', headers=headers)
     assert broken.status_code == 400
-    assert broken.json["error"] == "the request body is not valid JSON"
+    assert broken.json["error"] == "the request body: not valid JSON (Expecting ',' delimiter)"
     listed = web.client.post("/api/commands/receptive", data=b"[5]", headers=headers)
     assert listed.status_code == 400 and "JSON object" in listed.json["error"]
     binary = web.client.post("/api/commands/receptive", data=b"\xff\xfe{", headers=headers)
