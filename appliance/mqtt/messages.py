@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
+from ..errors import InvalidInput
 from ..verbs import BadRequest, parse_command
+from ..wire import parse_json
 
 MAX_PAYLOAD = 4096  # command payloads above this are ignored unread
 
@@ -54,9 +56,10 @@ def _dumps(data: dict) -> str:
 def state_payload(status: dict, wall_now: float) -> str:
     """The retained state: only what a light, a dashboard or a clinic system needs.
 
-    Built field by field from the engine's status, so nothing else (notices, faults, channel
-    details, anything about a client) can ever leave the device this way. `ends_at` (UTC) lets
-    Home Assistant count the time left down by itself between messages.
+    Built field by field from the engine's status, so nothing else (notices, fault texts,
+    channel details, anything about a client) can ever leave the device this way. `ends_at`
+    (UTC) lets Home Assistant count the time left down by itself between messages. `faults`
+    names what needs attention ("audio", "logins" ...), never the text: that may hold paths.
     """
     remaining = status.get("remaining_s")
     ends_at = None
@@ -70,6 +73,7 @@ def state_payload(status: dict, wall_now: float) -> str:
         "volume": status.get("volume"),
         "cap": status.get("cap"),
         "now_playing": status.get("now_playing"),
+        "faults": sorted(str(name) for name in (status.get("faults") or {})),
     })
 
 
@@ -113,13 +117,12 @@ def parse_cmd(topics: Topics, topic: str, payload: bytes):
     if len(payload) > MAX_PAYLOAD:
         raise Ignored(shown, f"payload of {len(payload)} bytes is over {MAX_PAYLOAD}")
     args = {}
-    text = payload.decode("utf-8", errors="replace").strip()
-    if text:
+    if payload.strip():
         try:
-            args = json.loads(text)
-        except ValueError:
-            raise Ignored(shown, "payload is not JSON (send nothing, or an object of "
-                                 "arguments such as {\"minutes\": 20})") from None
+            args = parse_json(payload, what="payload", max_bytes=MAX_PAYLOAD)
+        except InvalidInput as exc:
+            raise Ignored(shown, f"{exc} (send nothing, or an object of arguments such as "
+                                 "{\"minutes\": 20})") from None
         if not isinstance(args, dict):
             raise Ignored(shown, "payload must be a JSON object of arguments")
     try:
