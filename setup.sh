@@ -11,8 +11,9 @@ VENV="$HERE/.venv"
 
 # libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
-# What the tests listen through and talk to (chromium: the panel's end-to-end test).
-APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl chromium)
+# What the tests listen through and talk to (chromium: the panel's end-to-end test; caddy:
+# the HTTPS proxy the README documents, tested end to end).
+APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl chromium caddy)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
