@@ -141,8 +141,12 @@ def test_chromium_uses_the_panel_over_https(served, caddy, tmp_path):  # noqa: F
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (./setup.sh test installs it)")
     panel = served(behind_proxy=True, secure_cookies=True)
-    port, _ = caddy(panel.port)
+    port, tls = caddy(panel.port)
     engine = panel.app.extensions["panel"].engine
+    for n in range(6):  # someone guessed before the therapist came: 30 wrong passphrases
+        for i in range(5):
+            _https(port, tls, "POST", "/api/login", {"passphrase": f"guess {i}"},
+                   source=f"127.0.7.{n + 1}")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -154,6 +158,7 @@ def test_chromium_uses_the_panel_over_https(served, caddy, tmp_path):  # noqa: F
             page.fill("#passphrase", PANEL_PASSPHRASE)
             page.click("text=Unlock")
             sync_api.expect(page.locator("#phase")).to_have_text("Ready")
+            sync_api.expect(page.locator("#faults")).to_contain_text("many failed logins")
             names = {c["name"]: c for c in context.cookies()}
             assert set(names) == {"__Host-panel_session", "__Host-panel_csrf"}
             assert all(c["secure"] for c in names.values())
