@@ -146,18 +146,18 @@ class Server:
     def _make_room(self, addr) -> bool:
         """Before a new connection from `addr` is set up: close the oldest idle connection of
         that address, or of everyone, when a limit is reached. False: no room, refuse it."""
-        channels = self._channels()
+        channels = [c for c in self._channels() if not c.will_close]  # those closing now
         client = addr[0] if isinstance(addr, tuple) else addr
         if client not in self._exempt:
             own = [c for c in channels if _client(c) == client]
-            if len(own) >= self.limits.per_client and not self._close_oldest_idle(own):
-                return False
+            if len(own) >= self.limits.per_client:
+                return self._close_oldest_idle(own)  # and that made room in the total too
         if len(channels) >= self.limits.total:
             return self._close_oldest_idle(channels)
         return True
 
     def _close_oldest_idle(self, channels) -> bool:
-        idle = [c for c in channels if not c.requests and not c.will_close]
+        idle = [c for c in channels if not c.requests]
         if not idle:
             return False
         oldest = min(idle, key=lambda c: c.last_activity)
