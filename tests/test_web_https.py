@@ -89,7 +89,8 @@ def _https(port, context, method, path, body=None, headers=None, source="127.0.0
         conn.close()
 
 
-def test_https_through_caddy_with_host_cookies_and_the_phones_own_address(served, caddy):  # noqa: F811
+def test_https_through_caddy_with_host_cookies_and_the_phones_own_address(
+        served, caddy):  # noqa: F811
     panel = served(behind_proxy=True, secure_cookies=True)
     port, context = caddy(panel.port)
     status, body, answer = _https(port, context, "POST", "/api/login",

@@ -15,7 +15,8 @@ from ..schema import Problems, Section
 
 SECTIONS = ("web",)
 SELF = "self"  # in allowed_hosts: the box's own addresses, hostname, <hostname>.local, localhost
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ kept the panel unreachable) and a `channel_timeout` that ends idle connections, 
 client address, no deadline for a connection that sends nothing, and no deadline for a request
 that trickles in a byte a second. This module adds those three on waitress's own I/O thread:
 
-- a new connection must deliver a whole request within `request_timeout_s`, and so must each
-  later request on a kept-alive connection, counted from its first byte;
+- a new connection must deliver a whole request within `request_timeout_s` of opening, and so
+  must each later request on a kept-alive connection, counted from its first byte;
 - an address may hold `per_client` connections: its oldest one that is not being answered
   makes room for its newest (so a client only ever crowds out itself);
 - at `total` connections the oldest connection in the whole server that is not being answered
@@ -14,8 +14,8 @@ that trickles in a byte a second. This module adds those three on waitress's own
 
 The internals it touches (tests/test_waitress_glue.py checks each one, so an upgrade that
 moves them fails there, naming this file): `create_server(_dispatcher=)`; on each
-`BaseWSGIServer` `maintenance(now)`, `channel_class`, `active_channels`, `trigger`,
-`effective_host/port`; on each `HTTPChannel` `addr`, `request` (the request still arriving),
+`BaseWSGIServer` `maintenance(now)`, `channel_class`, `add_task(channel)` (a request has
+arrived whole), `active_channels`, `trigger`, `effective_host/port`; on each `HTTPChannel` `addr`, `request` (the request still arriving),
 `requests` (those being answered), `creation_time`, `last_activity`, `will_close`,
 `handle_close()`; and `wasyncore.close_all(map)`.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -57,6 +58,7 @@ class Server:
         self.limits = limits
         self._housekeeping = housekeeping
         self._partial_since: dict = {}   # channel -> (the partial request, first seen)
+        self._answered = weakref.WeakSet()  # channels that have had a whole request
         self._closed = 0                  # connections this module closed since the last report
         self._reported_at = time.monotonic()
         self._map, self._workers = {}, ThreadedTaskDispatcher()
@@ -123,6 +125,7 @@ class Server:
     def _wrap(self, listener):
         idle_check = listener.maintenance
         channel_class = type(listener).channel_class
+        add_task = listener.add_task
 
         def maintenance(now):
             idle_check(now)  # waitress's own: idle kept-alive connections
@@ -137,8 +140,13 @@ class Server:
                 return None
             return channel_class(server, conn, addr, adj, map=map)
 
+        def request_arrived(channel):
+            self._answered.add(channel)
+            add_task(channel)
+
         listener.maintenance = maintenance
         listener.channel_class = admit
+        listener.add_task = request_arrived
 
     def _channels(self) -> list:
         return [c for s in self._listeners for c in list(s.active_channels.values())]
@@ -172,10 +180,11 @@ class Server:
             if channel.requests or channel.will_close:
                 continue  # being answered (a live page, a command): not ours to judge
             partial = channel.request
-            if partial is None:
-                # sent nothing at all since it connected
-                late = (channel.last_activity == channel.creation_time
-                        and now - channel.creation_time > limit)
+            if channel not in self._answered:
+                # its first request, silent or trickling: counted from the connect
+                late = now - channel.creation_time > limit
+            elif partial is None:
+                late = False  # between requests: waitress's idle timeout is for that
             else:
                 since = self._partial_since.get(channel)
                 since = since[1] if since and since[0] is partial else now
