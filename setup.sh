@@ -11,9 +11,12 @@ VENV="$HERE/.venv"
 
 # libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
-# What the tests listen through and talk to (chromium: the panel's end-to-end test; caddy:
-# the HTTPS proxy the README documents, tested end to end).
-APT_TEST=(pulseaudio pulseaudio-utils mosquitto openssl chromium caddy)
+# What the tests listen through and talk to: PulseAudio's null sink; the Pi-like ALSA sink
+# (a private PipeWire with WirePlumber under dbus-run-session); stress-ng loads the cores for
+# the underrun test; chromium: the panel's end-to-end test; caddy: the HTTPS proxy the README
+# documents, tested end to end.
+APT_TEST=(pulseaudio pulseaudio-utils pipewire pipewire-bin wireplumber libspa-0.2-modules
+          dbus stress-ng mosquitto openssl chromium caddy)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -128,9 +131,31 @@ panel_passphrase() {
     say "phone panel: $url  passphrase: $pass  (shown once; change it: appliance set-passphrase)"
 }
 
+# PipeWire's ALSA plugin for the Pi-like test sink, taken out of Debian's pipewire-alsa
+# package without installing it: that package conflicts with pulseaudio and takes over ALSA's
+# default for the whole machine. The tests name the plugin's file in their own ALSA config.
+pipewire_alsa_plugin() {
+    local dest="$VENV/lib/alsa-pipewire" version tmp
+    version=$(dpkg-query -W -f='${Version}' libpipewire-0.3-0)
+    if [ -f "$dest/libasound_module_pcm_pipewire.so" ] && [ "$(cat "$dest/version" 2>/dev/null)" = "$version" ]; then
+        return 0
+    fi
+    say "extracting PipeWire's ALSA plugin $version (for the Pi-like test sink)"
+    tmp=$(mktemp -d)
+    chmod 0755 "$tmp"
+    (cd "$tmp" && apt-get download -qq "pipewire-alsa=$version" 2>/dev/null \
+        || { as_root apt-get update -qq && apt-get download -qq "pipewire-alsa=$version"; })
+    dpkg-deb -x "$tmp"/pipewire-alsa_*.deb "$tmp/root"
+    mkdir -p "$dest"
+    cp "$(find "$tmp/root" -name libasound_module_pcm_pipewire.so)" "$dest/"
+    echo "$version" > "$dest/version"
+    rm -rf "$tmp"
+}
+
 run_tests() {
     apt_install "${APT_RUNTIME[@]}" "${APT_TEST[@]}"
     make_venv "[test]"
+    pipewire_alsa_plugin
     "$VENV/bin/appliance" demo-media media/demo >/dev/null
     say "running the tests"
     "$VENV/bin/python" -m pytest "$@"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rig import listening_rig, pct, stamp_welcome_commands  # noqa: E402
 from tests.conftest import WELCOME_HZ, Room, write_config  # noqa: E402
-from tests.sound import Recorder  # noqa: E402
+from tests.sinks import Recorder  # noqa: E402
 
 GPIO_TOML = """
 [gpio]

@@ -28,7 +28,8 @@ from appliance.mqtt import adapter as mqtt_adapter  # noqa: E402
 from appliance.daemon import Daemon  # noqa: E402
 from appliance.verbs import parse_command  # noqa: E402
 from tests.conftest import Broker, Subscriber, write_config  # noqa: E402
-from tests.sound import PulseServer, write_tone  # noqa: E402
+from tests.sinks import PulseServer  # noqa: E402
+from tests.sound import write_tone  # noqa: E402
 
 
 def percentile(values, p):

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import write_test_tones  # noqa: E402
-from tests.sound import PulseServer  # noqa: E402
+from tests.sinks import PulseServer  # noqa: E402
 
 
 def pct(values, p):

@@ -1,4 +1,4 @@
-"""Shared fixtures: a private sound server, tone tracks, configs, and a running room."""
+"""Shared fixtures: the sinks the tests listen through, tone tracks, configs, a running room."""
 from __future__ import annotations
 
 import os
@@ -10,17 +10,21 @@ import pytest
 from appliance.config import load_config
 from appliance.control import request
 
-from .sound import PulseServer, Recorder, write_tone
+from .sinks import PipeWireRig, PulseServer, Recorder
+from .sound import FORMATS, write_tone
 
 # one pure tone per role, so a recording tells which track was heard
 AMBIENT_HZ, WELCOME_HZ, RECEPTIVE_HZ = 330.0, 660.0, (440.0, 550.0, 770.0)
+#: every role in another format, so a test on both paths hears every format the room plays
+MIXED_FORMATS = {"ambient": "flac", "welcome": "mp3", "receptive": ("ogg", "wav", "flac")}
 
 
-@pytest.fixture(scope="session")
-def pulse(tmp_path_factory):
-    server = PulseServer(tmp_path_factory.mktemp("pulse")).start()
+def _serving(server):
+    """Start a sink for the whole session with its client environment in this process
+    (libVLC plays in the test process); stop it and restore the environment after."""
+    server.start()
     saved = {k: os.environ.get(k) for k in server.env}
-    os.environ.update(server.env)  # libVLC in this process plays into the private sink
+    os.environ.update(server.env)
     yield server
     server.stop()
     for key, value in saved.items():
@@ -30,13 +34,38 @@ def pulse(tmp_path_factory):
             os.environ[key] = value
 
 
-def write_test_tones(d: Path) -> Path:
-    """The tracks write_config's playlists name: one pure tone per role."""
-    write_tone(d / "ambient.wav", AMBIENT_HZ, 30)
-    write_tone(d / "welcome.wav", WELCOME_HZ, 12)
-    write_tone(d / "welcome-short.wav", WELCOME_HZ, 1.5)
-    for i, hz in enumerate(RECEPTIVE_HZ, start=1):
-        write_tone(d / f"receptive-{i}.wav", hz, 5)
+@pytest.fixture(scope="session")
+def pulse(tmp_path_factory):
+    """The PulseAudio null sink (libVLC --aout=pulse)."""
+    yield from _serving(PulseServer(tmp_path_factory.mktemp("pulse")))
+
+
+@pytest.fixture(scope="session")
+def pi_rig(tmp_path_factory):
+    """The Pi's path: --aout=alsa into a real-time ALSA PCM with a 32 ms buffer."""
+    yield from _serving(PipeWireRig(tmp_path_factory.mktemp("pi-rig")))
+
+
+@pytest.fixture
+def sink(request):
+    """The sink a room plays into and the recorder listens to: PulseAudio unless a test is
+    parametrised with `both_paths` (or `sink` given indirectly as "alsa")."""
+    name = getattr(request, "param", "pulse")
+    return request.getfixturevalue("pulse" if name == "pulse" else "pi_rig")
+
+
+#: run a listening test on the PulseAudio path and on the Pi's ALSA path
+both_paths = pytest.mark.parametrize("sink", ["pulse", "alsa"], indirect=True)
+
+
+def write_test_tones(d: Path, formats=FORMATS) -> Path:
+    """The tracks write_config's playlists name: one pure tone per role, in each format."""
+    for ext in formats:
+        write_tone(d / f"ambient.{ext}", AMBIENT_HZ, 30)
+        write_tone(d / f"welcome.{ext}", WELCOME_HZ, 12)
+        write_tone(d / f"welcome-short.{ext}", WELCOME_HZ, 1.5)
+        for i, hz in enumerate(RECEPTIVE_HZ, start=1):
+            write_tone(d / f"receptive-{i}.{ext}", hz, 5)
     return d
 
 
@@ -59,13 +88,18 @@ def write_playlist(path: Path, entries):
 
 
 def write_config(folder: Path, tones: Path, audio=None, receptive=None, playlists=None,
-                 extra: str = "") -> Path:
+                 extra: str = "", fmt="wav") -> Path:
+    """A room's config and playlists; `fmt` is one format for every track, or "mixed"
+    (MIXED_FORMATS)."""
     folder.mkdir(parents=True, exist_ok=True)
+    ext = MIXED_FORMATS if fmt == "mixed" else {"ambient": fmt, "welcome": fmt,
+                                                "receptive": (fmt,) * 3}
     lists = {
-        "ambient": [("Ambient tone", tones / "ambient.wav")],
-        "welcome": [("Welcome tone", tones / "welcome.wav"),
-                    ("Short hello", tones / "welcome-short.wav")],
-        "receptive": [(f"Pad {i}", tones / f"receptive-{i}.wav") for i in (1, 2, 3)],
+        "ambient": [("Ambient tone", tones / f"ambient.{ext['ambient']}")],
+        "welcome": [("Welcome tone", tones / f"welcome.{ext['welcome']}"),
+                    ("Short hello", tones / f"welcome-short.{ext['welcome']}")],
+        "receptive": [(f"Pad {i}", tones / f"receptive-{i}.{ext['receptive'][i - 1]}")
+                      for i in (1, 2, 3)],
     }
     lists.update(playlists or {})
     for kind, entries in lists.items():
@@ -150,10 +184,12 @@ class Room:
 
 
 @pytest.fixture
-def room_factory(pulse, tones, tmp_path):
+def room_factory(sink, tones, tmp_path):
+    """make(audio=..., ...) -> a Room playing into `sink` (the test's `audio` wins)."""
     rooms = []
 
     def make(**kwargs):
+        kwargs["audio"] = {**sink.audio_config(), **(kwargs.get("audio") or {})}
         path = write_config(tmp_path / f"room{len(rooms)}", tones, **kwargs)
         room = Room(path)
         rooms.append(room)
@@ -164,8 +200,8 @@ def room_factory(pulse, tones, tmp_path):
 
 
 @pytest.fixture
-def recorder(pulse):
-    with Recorder(pulse) as rec:
+def recorder(sink):
+    with Recorder(sink) as rec:
         yield rec
 
 

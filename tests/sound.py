@@ -1,154 +1,19 @@
-"""Listening to the room: a private PulseAudio null sink, a recorder on its monitor, analysis.
+"""What was heard: a recording with its time line, levels per window, tones, test tracks.
 
-The PulseAudio server runs in a private runtime directory, so tests never touch a user's
-sound. libVLC inside the test process plays into the sink `room`; `parec` records the sink's
-monitor; every recorded chunk is stamped with the monotonic clock on arrival, so a moment
-in the test (a command sent) can be found in the recording.
-
-A quiet "keeper" stream keeps the null sink in low-latency mode. Without it an idle null sink
-renders in 2-second blocks, and whatever connects first (a recorder, or libVLC) hears its
-first two seconds late and broken up: that, not libVLC, is what a play() soon after start
-ran into on this rig.
+The sinks that record (tests/sinks.py) hand over a Recording; a test asks it what was heard
+when, how loud, and which tone.
 """
 from __future__ import annotations
 
 import bisect
-import os
-import shutil
-import subprocess
-import threading
-import time
 import wave
 from pathlib import Path
 
 import numpy as np
 
+from appliance.levels import TRACK_HEADROOM_DB, level_to_db
+
 RATE = 48000
-SINK = "room"
-
-
-class PulseServer:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.runtime = self.root / "run"
-        self.proc = None
-        self.keeper = None
-
-    @property
-    def env(self) -> dict:
-        return {"XDG_RUNTIME_DIR": str(self.runtime), "PULSE_RUNTIME_PATH": str(self.runtime),
-                "HOME": str(self.root), "PULSE_SERVER": f"unix:{self.runtime}/native"}
-
-    def start(self):
-        if not shutil.which("pulseaudio") or not shutil.which("parec"):
-            raise RuntimeError("pulseaudio and parec are needed (./setup.sh test installs them)")
-        self.runtime.mkdir(parents=True, exist_ok=True)
-        script = self.root / "room.pa"
-        script.write_text(
-            f"load-module module-null-sink sink_name={SINK} rate={RATE} channels=2 norewinds=1\n"
-            f"set-default-sink {SINK}\n"
-            "load-module module-native-protocol-unix\n")
-        env = dict(os.environ, **self.env)
-        self.proc = subprocess.Popen(
-            ["pulseaudio", "-n", "-F", str(script), "--daemonize=no", "--exit-idle-time=-1",
-             "--disallow-exit", "--system=no", "--log-target=stderr", "--log-level=error"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("PulseAudio did not start")
-        self.keeper = subprocess.Popen(
-            ["pacat", "--playback", "--raw", "--format=s16le", f"--rate={RATE}", "--channels=2",
-             "--latency-msec=20", "--stream-name=keeper"],
-            stdin=subprocess.PIPE, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        threading.Thread(target=self._feed_silence, daemon=True).start()
-        return self
-
-    def _feed_silence(self):
-        zeros = bytes(RATE // 50 * 4)  # 20 ms
-        try:
-            while self.keeper.poll() is None:
-                self.keeper.stdin.write(zeros)
-                self.keeper.stdin.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            pass
-
-    def stop(self):
-        for proc in (self.keeper, self.proc):
-            if proc and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-        if self.keeper and self.keeper.stdin:
-            try:
-                self.keeper.stdin.close()
-            except OSError:
-                pass
-
-
-class Recorder:
-    """Records the room sink while it runs; times in the recording are monotonic seconds."""
-
-    def __init__(self, pulse: PulseServer):
-        self.pulse = pulse
-        self.proc = None
-        self._chunks: list[bytes] = []
-        self._stamps: list[tuple[float, int]] = []  # (arrival time, frames up to its end)
-        self._frames = 0
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def __enter__(self):
-        env = dict(os.environ, **self.pulse.env)
-        self.proc = subprocess.Popen(
-            ["parec", "-d", f"{SINK}.monitor", "--raw", "--format=s16le", f"--rate={RATE}",
-             "--channels=2", "--latency-msec=10"], env=env, stdout=subprocess.PIPE)
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # recording, and past the recorder's own start-up
-            with self._lock:
-                if self._frames > RATE // 5:
-                    break
-            time.sleep(0.01)
-        else:
-            raise RuntimeError("recorder got no sound data")
-        return self
-
-    def _read(self):
-        while True:
-            data = self.proc.stdout.read1(65536)
-            if not data:
-                return
-            now = time.monotonic()
-            with self._lock:
-                self._chunks.append(data)
-                self._bytes += len(data)
-                self._frames = self._bytes // 4
-                self._stamps.append((now, self._frames))
-
-    def __exit__(self, *exc):
-        time.sleep(0.05)
-        self.proc.terminate()
-        self.proc.wait(5)
-        self.proc.stdout.close()
-
-    def take(self) -> "Recording":
-        with self._lock:
-            raw = b"".join(self._chunks)
-            stamps = list(self._stamps)
-        frames = np.frombuffer(raw[: len(raw) // 4 * 4], dtype="<i2").reshape(-1, 2)
-        left = frames[:, 0].astype(np.float64) / 32768.0
-        # parec delivers 5 ms chunks as the sink mixes them, so frame 0 was mixed about
-        # (arrival - frames up to the chunk's end) ago; the earliest such value places the
-        # windows used for levels. Onsets use each chunk's own arrival (heard_by).
-        t0 = min(t - end / RATE for t, end in stamps)
-        return Recording(left, t0, stamps)
 
 
 class Recording:
@@ -222,23 +87,46 @@ def tone_db(x: np.ndarray, freq: float) -> float:
     return 20 * np.log10(amplitude / np.sqrt(2) + 1e-10)
 
 
+#: the formats the appliance plays, as clinics' libraries hold them; soundfile (libsndfile 1.2)
+#: writes the compressed ones
+FORMATS = ("wav", "flac", "mp3", "ogg")
+_SOUNDFILE_SUBTYPES = {".flac": "PCM_16", ".mp3": "MPEG_LAYER_III", ".ogg": "VORBIS"}
+
+
 def write_tone(path: Path, freq: float, seconds: float, amplitude: float = 1.0,
-               fade_s: float = 0.0):
-    """A stereo 48 kHz WAV of one pure tone (full scale by default: -3 dBFS RMS)."""
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
+               fade_s: float = 0.0, rate: int = RATE, channels: int = 2):
+    """A file of one pure tone (full scale by default: -3 dBFS RMS); its suffix picks the
+    format (see FORMATS)."""
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
     x = amplitude * np.sin(2 * np.pi * freq * t)
     if fade_s:
-        k = int(fade_s * RATE)
+        k = int(fade_s * rate)
         x[:k] *= np.linspace(0, 1, k)
+    path = Path(path)
+    if path.suffix != ".wav":
+        import soundfile
+        soundfile.write(str(path), np.repeat(x[:, None], channels, axis=1), rate,
+                        subtype=_SOUNDFILE_SUBTYPES[path.suffix])
+        return path
     pcm = np.clip(x * 32767, -32767, 32767).astype("<i2")
-    stereo = np.repeat(pcm[:, None], 2, axis=1)
+    frames = np.repeat(pcm[:, None], channels, axis=1)
     with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
+        w.setnchannels(channels)
         w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(stereo.tobytes())
+        w.setframerate(rate)
+        w.writeframes(frames.tobytes())
     return path
 
 
 FULL_SCALE_TONE_DB = -3.01  # RMS of a full-scale sine
+
+
+def heard_at(level: float) -> float:
+    """How loud a full-scale tone track at `level` is heard (RMS dBFS): 6 dB of headroom."""
+    return FULL_SCALE_TONE_DB + level_to_db(level) - TRACK_HEADROOM_DB
+
+
+def ceiling_of(cap: float) -> float:
+    """The loudest a tone may be heard in any combination with the room at `cap`."""
+    return FULL_SCALE_TONE_DB + level_to_db(cap)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import WELCOME_HZ, write_config
+from .conftest import WELCOME_HZ, both_paths, write_config
 from .sound import rms_db
 
 SILENT_DB = -70.0
@@ -49,10 +49,12 @@ class DaemonProcess:
 
 
 @pytest.fixture
-def daemon(pulse, tones, tmp_path):
-    env = dict(os.environ, **pulse.env)
+def daemon(sink, tones, tmp_path):
+    """make(**write_config args) -> a DaemonProcess playing into the test's sink."""
+    env = dict(os.environ, **sink.env)
 
     def make(**kwargs):
+        kwargs["audio"] = {**sink.audio_config(), **(kwargs.get("audio") or {})}
         return DaemonProcess(write_config(tmp_path / "room", tones, **kwargs), env)
     return make
 
@@ -114,6 +116,8 @@ def test_a_second_daemon_on_the_same_socket_refuses_to_start(daemon):
         assert d.cli("welcome").returncode == 0
 
 
+@both_paths
+@pytest.mark.sound
 def test_welcome_right_after_ready_is_heard_on_time_and_unbroken(daemon, recorder):
     with daemon() as d:
         sent = time.monotonic()
@@ -126,8 +130,10 @@ def test_welcome_right_after_ready_is_heard_on_time_and_unbroken(daemon, recorde
     assert min(levels) > SILENT_DB, "the welcome song broke up after a fresh start"
 
 
+@both_paths
+@pytest.mark.sound
 def test_sigterm_fades_out_and_exits_within_5_s(daemon, recorder):
-    with daemon() as d:
+    with daemon(fmt="mixed") as d:
         d.cli("welcome")
         time.sleep(1.2)
         stopped = time.monotonic()

@@ -10,8 +10,8 @@ import threading
 from appliance.audio.mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, within_cap
 from appliance.audio.ramp import Ramp, ramp_from
 from appliance.engine import INBOX_LIMIT, Engine
-from appliance.levels import (SILENCE_DB, db_to_amplitude, heard_db, level_to_db,
-                              vlc_volume_for)
+from appliance.levels import (SILENCE_DB, TRACK_HEADROOM_DB, db_to_amplitude, heard_db,
+                              level_to_db, vlc_volume_for)
 from appliance.session import Library, Settings, Track, new_state
 from appliance.session import commands as c
 
@@ -117,10 +117,14 @@ def test_levels_are_equal_decibel_steps_and_libvlc_volume_is_cubic():
     for level in (10, 40, 70, 100):
         db = level_to_db(level)
         assert abs(heard_db(vlc_volume_for(db), 0) - db) < 1.0
-        # with the ALSA cap stage at -10 dB the player supplies only the rest
-        assert abs(heard_db(vlc_volume_for(min(db, -10), -10), -10) - min(db, -10)) < 1.0
-    assert vlc_volume_for(0.0) == 100 and vlc_volume_for(SILENCE_DB) == 0
-    assert vlc_volume_for(+6.0) == 100  # never above 100 %, whatever is asked
+        # with the ALSA cap stage at -16 dB (cap -10 less the track headroom) the player
+        # supplies only the rest
+        stage = -10 - TRACK_HEADROOM_DB
+        assert abs(heard_db(vlc_volume_for(min(db, -10), stage), stage) - min(db, -10)) < 1.0
+    # a track at level 100 is heard 6 dB below full scale, at libVLC volume 79
+    assert vlc_volume_for(0.0) == 79 and vlc_volume_for(SILENCE_DB) == 0
+    assert vlc_volume_for(TRACK_HEADROOM_DB) == 100
+    assert vlc_volume_for(+20.0) == 100  # never above 100 %, whatever is asked
 
 
 def test_a_newer_fade_starts_from_where_the_old_one_is():

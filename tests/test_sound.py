@@ -1,24 +1,24 @@
-"""What the room actually hears: libVLC playing into a PulseAudio null sink, recorded.
+"""What the room actually hears, on both paths: libVLC into a PulseAudio null sink, and libVLC
+on ALSA into a real-time sink with a Pi-sized buffer (the path a Raspberry Pi service uses).
 
 Every track is a pure tone of its own, so each assertion is about one track being heard,
 when, and how loud. Levels: a full-scale tone is -3 dBFS RMS; the appliance's level L is
-heard at -3 + (L - 100) / 2 dB.
+heard at -3 + (L - 100) / 2 - 6 dB (sound.heard_at: every track keeps 6 dB of headroom). Tests that do not name a format play every role in another
+one (MIXED_FORMATS), so each of them hears WAV, FLAC, MP3 and OGG.
 """
 from __future__ import annotations
 
 import time
 
-from appliance.levels import level_to_db
+import pytest
 
-from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ
-from .sound import FULL_SCALE_TONE_DB, rms_db
+from .conftest import AMBIENT_HZ, RECEPTIVE_HZ, WELCOME_HZ, both_paths
+from .sound import FORMATS, heard_at, rms_db
 
 SILENT_DB = -70.0   # below this a 10 ms window counts as silence
 HEARD_DB = -60.0    # above this a tone counts as heard
 
-
-def heard_at(level: float) -> float:
-    return FULL_SCALE_TONE_DB + level_to_db(level)
+pytestmark = pytest.mark.sound
 
 
 def longest_silence(rec, start, end, width=0.01) -> float:
@@ -29,22 +29,56 @@ def longest_silence(rec, start, end, width=0.01) -> float:
     return longest
 
 
-def test_ambient_plays_at_its_level_below_the_cap(room_factory, recorder):
-    room = room_factory(audio={"ambient_level": 40, "cap": 80})
+def only_goes_down(levels, slack_db=0.5) -> bool:
+    return all(later <= earlier + slack_db for earlier, later in zip(levels, levels[1:]))
+
+
+def first_time_near(rec, freq, after, target_db, within_db=1.0, width=0.02):
+    """When the tone first sounds within `within_db` of `target_db` after `after`."""
+    for t, db in rec.tone_levels(freq, after, rec.end, width):
+        if abs(db - target_db) <= within_db:
+            return t + width
+    return None
+
+
+@both_paths
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_level_volume_and_quiet_in_every_format(room_factory, recorder, fmt):
+    """Ambient at its level; a volume change heard at once and landing on its level; quiet a
+    fade that only goes down and reaches silence in time. (On the ALSA path a WAV or FLAC
+    track stuck where its fade-in happened to be, and quiet ended in a cut.)"""
+    quiet_s = 1.5
+    room = room_factory(fmt=fmt, audio={"ambient_level": 80, "cap": 80, "quiet_s": quiet_s})
     with room:
         sent = room.send("ambient")
-        time.sleep(2.0)
+        time.sleep(1.3)
+        changed = room.send("volume", level=50)
+        time.sleep(1.2)
+        quiet = room.send("quiet")
+        time.sleep(quiet_s + 0.6)
     rec = recorder.take()
-    levels = [db for _, db in rec.tone_levels(AMBIENT_HZ, sent + 0.8, sent + 1.9)]
-    assert levels, "nothing recorded"
-    expected = heard_at(40)
-    for db in levels:
-        assert abs(db - expected) <= 2.0, f"ambient heard at {db:.1f} dB, expected {expected:.1f}"
-        assert db <= heard_at(80)
+    levels = [db for _, db in rec.tone_levels(AMBIENT_HZ, sent + 0.6, changed)]
+    assert levels and all(abs(db - heard_at(80)) <= 2.0 for db in levels), \
+        f"ambient heard at {min(levels):.1f}..{max(levels):.1f} dB, not {heard_at(80):.1f}"
+    # the change begins to be heard within 150 ms and glides to its level
+    going = first_time_near(rec, AMBIENT_HZ, changed, heard_at(80) - 2.0, within_db=1.0)
+    assert going is not None and going - changed <= 0.150 + 0.02, \
+        f"volume change heard {1000 * (going - changed):.0f} ms late" if going else "never"
+    after = [db for _, db in rec.tone_levels(AMBIENT_HZ, changed + 0.7, quiet)]
+    assert all(abs(db - heard_at(50)) <= 1.0 for db in after), \
+        f"after volume 50: {min(after):.1f}..{max(after):.1f} dB, not {heard_at(50):.1f}"
+    fade = [db for _, db in rec.levels(quiet, quiet + quiet_s, width=0.05)]
+    assert only_goes_down(fade), f"level rose during quiet: {fade}"
+    half = rms_db(rec.slice(quiet + quiet_s / 2 - 0.05, quiet + quiet_s / 2 + 0.05))
+    assert half <= heard_at(50) - 6.0, f"halfway through quiet still at {half:.1f} dB"
+    assert half >= SILENT_DB + 10.0, f"quiet was a cut: {half:.1f} dB halfway"
+    tail = [db for _, db in rec.levels(quiet + quiet_s + 0.3, quiet + quiet_s + 0.6, 0.01)]
+    assert tail and max(tail) < SILENT_DB, f"still heard after quiet_s: {max(tail):.1f} dB"
 
 
+@both_paths
 def test_welcome_is_heard_at_once_and_crossfades_without_a_gap(room_factory, recorder):
-    room = room_factory()
+    room = room_factory(fmt="mixed")
     with room:
         room.send("ambient")
         time.sleep(1.0)
@@ -62,27 +96,10 @@ def test_welcome_is_heard_at_once_and_crossfades_without_a_gap(room_factory, rec
     assert ambient_after < ambient_before - 20
 
 
-def test_quiet_reaches_silence_within_its_time(room_factory, recorder):
-    room = room_factory(audio={"quiet_s": 1.5})
-    with room:
-        room.send("ambient")
-        time.sleep(0.3)
-        room.send("welcome")
-        time.sleep(1.0)
-        sent = room.send("quiet")
-        time.sleep(2.2)
-    rec = recorder.take()
-    fade = [db for _, db in rec.levels(sent, sent + 1.5)]
-    assert fade[0] > -40, "something was playing when quiet was sent"
-    for earlier, later in zip(fade, fade[1:]):
-        assert later <= earlier + 0.5, f"level rose during quiet: {fade}"
-    after = [db for _, db in rec.levels(sent + 1.5 + 0.05, sent + 2.1, width=0.01)]
-    assert after and max(after) < SILENT_DB, f"still heard after quiet_s: {max(after):.1f} dB"
-
-
-def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorder, tones, tmp_path):
+@both_paths
+def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorder):
     # full-scale tracks, room volume at the cap: every track start must stay under it
-    room = room_factory(audio={"cap": 60, "volume": 60, "ambient_level": 60})
+    room = room_factory(fmt="mixed", audio={"cap": 60, "volume": 60, "ambient_level": 60})
     ceiling = heard_at(60) + 0.5
     starts = []
     with room:
@@ -101,14 +118,14 @@ def test_nothing_exceeds_the_cap_not_even_the_first_buffer(room_factory, recorde
         first = [db for _, db in rec.levels(start, start + 0.1, width=0.01)]
         assert max(first) <= ceiling, f"first 100 ms at {max(first):.1f} dB over the cap"
     windows = rec.levels(starts[0], starts[-1] + 0.5, width=0.01)
-    print([(round(t - starts[0], 2), round(db, 1)) for t, db in windows if db > ceiling])
     loudest = max(db for _, db in windows)
     assert loudest <= ceiling, f"{loudest:.1f} dB is above the cap ({ceiling - 0.5:.1f} dB)"
     assert loudest > ceiling - 3, "the test never came near the cap"
 
 
+@both_paths
 def test_receptive_block_ends_on_time_with_a_fade_that_only_goes_down(room_factory, recorder):
-    room = room_factory(receptive={"fade_out_s": 3})
+    room = room_factory(fmt="mixed", receptive={"fade_out_s": 3})
     with room:
         # 9 s of 5 s tracks: a track change, then a closing fade from 6 s to 9 s
         sent = room.send("receptive", minutes=0.15)
@@ -120,15 +137,34 @@ def test_receptive_block_ends_on_time_with_a_fade_that_only_goes_down(room_facto
     assert abs(last_heard - (sent + 9.0)) <= 1.0, f"block ended at {last_heard - sent:.2f} s"
     assert rec.onset(RECEPTIVE_HZ[1], after=sent) is not None, "the second track never played"
     fade = [db for _, db in rec.levels(sent + 6.0, last_heard)]
-    for earlier, later in zip(fade, fade[1:]):
-        assert later <= earlier + 0.5, f"the closing fade went up: {fade}"
+    assert only_goes_down(fade), f"the closing fade went up: {fade}"
     assert fade[0] - fade[-1] > 20, "no real fade at the end"
 
 
+@both_paths
+def test_every_track_of_a_block_is_heard_after_the_room_was_at_the_cap(room_factory, recorder):
+    """On the ALSA path the second track of a block was sometimes never heard while status
+    said it played: a slow volume read-back made it count as frozen at 0."""
+    room = room_factory(fmt="mixed", audio={"cap": 80, "volume": 80},
+                        receptive={"fade_out_s": 2})
+    with room:
+        room.send("welcome", track="Short hello")
+        room.send("volume", level=100)
+        time.sleep(0.5)
+        sent = room.send("receptive", minutes=0.3)  # 18 s: every track, then the first again
+        room.wait_for(lambda s: s["phase"] == "reflection", timeout=25, what="reflection")
+    rec = recorder.take()
+    for i, (hz, begins) in enumerate(zip(RECEPTIVE_HZ, (0.0, 5.0, 10.0))):
+        levels = [db for _, db in rec.tone_levels(hz, sent + begins + 1.5, sent + begins + 4.5)]
+        assert levels and min(levels) >= heard_at(80) - 2.0, \
+            f"track {i + 1} heard at {min(levels):.1f} dB, not {heard_at(80):.1f}"
+
+
+@both_paths
 def test_a_corrupt_track_is_skipped_and_the_next_heard(room_factory, recorder, tones):
     room = room_factory(playlists={"receptive": [
         ("Broken", tones / "corrupt.wav"), ("Not music", tones / "not-audio.ogg"),
-        ("Good", tones / "receptive-1.wav")]})
+        ("Good", tones / "receptive-1.flac")]})
     with room:
         sent = room.send("receptive", minutes=1)
         room.wait_for(lambda s: s["now_playing"] == "Good", timeout=5, what="the good track")
@@ -140,11 +176,12 @@ def test_a_corrupt_track_is_skipped_and_the_next_heard(room_factory, recorder, t
     assert any("Broken" in n for n in notices) and any("Not music" in n for n in notices)
 
 
+@both_paths
 def test_a_track_deleted_after_loading_is_skipped(room_factory, recorder, tones, tmp_path):
-    doomed = tmp_path / "doomed.wav"
-    doomed.write_bytes((tones / "receptive-2.wav").read_bytes())
+    doomed = tmp_path / "doomed.mp3"
+    doomed.write_bytes((tones / "receptive-2.mp3").read_bytes())
     room = room_factory(playlists={"receptive": [("Doomed", doomed),
-                                                 ("Good", tones / "receptive-1.wav")]})
+                                                 ("Good", tones / "receptive-1.ogg")]})
     with room:
         doomed.unlink()
         sent = room.send("receptive", minutes=1)
@@ -153,53 +190,3 @@ def test_a_track_deleted_after_loading_is_skipped(room_factory, recorder, tones,
     rec = recorder.take()
     onset = rec.onset(RECEPTIVE_HZ[0], after=sent)
     assert onset is not None and onset - sent <= 2.0
-
-
-def test_alsa_path_caps_below_the_player(room_factory, recorder):
-    """The Pi's path: libVLC -> ALSA cap stage -> device (here ALSA's pulse plugin)."""
-    room = room_factory(audio={"output": "alsa", "alsa_device": "pulse", "cap": 50,
-                               "volume": 50, "ambient_level": 50})
-    with room:
-        assert room.audio.output_name == "alsa:pulse"
-        room.send("welcome")
-        time.sleep(3.0)
-        # libVLC told to play at 100 % on the same output: the stage below still caps it
-        deck = room.audio.channels["foreground"].current
-        room.engine.submit(_RawVolume(deck, 100))
-        time.sleep(2.5)
-    rec = recorder.take()
-    levels = [db for _, db in rec.tone_levels(WELCOME_HZ, rec.t0, rec.end)]
-    loudest = max(levels)
-    assert loudest <= heard_at(50) + 0.5, f"{loudest:.1f} dB above the cap {heard_at(50):.1f}"
-    assert loudest >= heard_at(50) - 2.0, "the welcome tone was not heard at its level"
-
-
-class _RawVolume:
-    """Not a real command: the engine refuses it, and the test sets the volume directly."""
-
-    def __init__(self, deck, volume):
-        deck.player.audio_set_volume(volume)  # from the test thread: a deliberate abuse
-
-
-def test_the_pi_cap_stage_with_its_own_small_mixer_is_valid_alsa_config(tmp_path):
-    """No sound card here: alsa-lib must accept the config and fail only on the missing card."""
-    import os
-    import subprocess
-
-    from appliance.audio.alsa import PCM_NAME, install_cap_stage
-    saved = os.environ.get("ALSA_CONFIG_PATH")
-    try:
-        install_cap_stage(tmp_path, "hw:CARD=Headphones,DEV=0", level_to_db(80), 40, "room-1")
-        env = dict(os.environ)
-    finally:
-        if saved is None:
-            os.environ.pop("ALSA_CONFIG_PATH", None)
-        else:
-            os.environ["ALSA_CONFIG_PATH"] = saved
-    text = (tmp_path / "alsa-cap.conf").read_text()
-    assert "ttable.0.0 0.316228" in text and "buffer_size 1536" in text  # -10 dB, 32 ms
-    result = subprocess.run(["aplay", "-q", "-D", PCM_NAME, "-d", "1", "/dev/zero"],
-                            env=env, capture_output=True, text=True, timeout=20)
-    assert result.returncode != 0
-    assert "Cannot get card index for Headphones" in result.stderr, result.stderr
-    assert "Unexpected" not in result.stderr and "corrupted" not in result.stderr

@@ -1,8 +1,10 @@
 """The cap stage below the player on the ALSA path (the one a Raspberry Pi service uses).
 
 The appliance writes a small ALSA config defining the PCM `therapy_room`: a `route` stage with
-a fixed gain equal to the room cap, in front of the configured device. Whatever libVLC does,
-including a first buffer played at 100 %, cannot come out louder than the cap. The file is
+a fixed gain in front of the configured device, at the cap less the track headroom (levels.py).
+Whatever libVLC does, including a first buffer played at 100 %, one player cannot come out
+louder than a track at the cap, and two together not louder than the cap itself: the stage is
+per stream (ALSA mixes the streams after it), so that is what it can promise. The file is
 added to ALSA's search path (ALSA_CONFIG_PATH) for this process only, before libVLC starts.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ PCM_NAME = "therapy_room"
 SYSTEM_ALSA_CONF = "/usr/share/alsa/alsa.conf"
 
 
-def cap_stage_conf(device: str, cap_db: float, buffer_ms: float = 40, room_id: str = "") -> str:
+def cap_stage_conf(device: str, stage_db: float, buffer_ms: float = 40, room_id: str = "") -> str:
     """The ALSA config text: plug -> route (fixed cap gain) -> [own dmix ->] device.
 
     A `hw:`/`plughw:` device gets a dmix of the appliance's own in front of it, so both
@@ -28,7 +30,7 @@ def cap_stage_conf(device: str, cap_db: float, buffer_ms: float = 40, room_id: s
     its volume before that buffer, so the buffer is how late a fade is heard (ALSA's stock dmix
     holds 16 x 1024 frames, 341 ms at 48 kHz).
     """
-    gain = db_to_amplitude(cap_db)
+    gain = db_to_amplitude(stage_db)
     slave = f'"{device}"'
     mixer = ""
     if device.startswith(("hw:", "plughw:")):
@@ -67,13 +69,13 @@ pcm.{PCM_NAME}_cap {{
 {mixer}"""
 
 
-def install_cap_stage(runtime_dir: Path, device: str, cap_db: float, buffer_ms: float = 40,
+def install_cap_stage(runtime_dir: Path, device: str, stage_db: float, buffer_ms: float = 40,
                       room_id: str = "") -> str:
     """Write the cap stage and point this process's ALSA at it. Returns the PCM name."""
     runtime_dir.mkdir(parents=True, exist_ok=True)
     conf = runtime_dir / "alsa-cap.conf"
     tmp = conf.with_suffix(".tmp")
-    tmp.write_text(cap_stage_conf(device, cap_db, buffer_ms, room_id))
+    tmp.write_text(cap_stage_conf(device, stage_db, buffer_ms, room_id))
     os.replace(tmp, conf)
     base = os.environ.get("ALSA_CONFIG_PATH", SYSTEM_ALSA_CONF)
     parts = [p for p in base.split(":") if p and p != str(conf)]

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..errors import ApplianceError
-from ..levels import SILENCE_DB, heard_db, vlc_volume_for
+from ..levels import SILENCE_DB, TRACK_HEADROOM_DB, heard_db, vlc_volume_for
 from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
 from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
 from .ramp import STEP_S, Ramp, ramp_from
+from .readback import READBACK_WINDOW_S, SentVolumes
 
 START_TIMEOUT_S = 1.5   # a track not playing by then is skipped (the issue allows 2 s)
 NO_AUDIO_AFTER_S = 1.0  # playing but no audio stream by then: not an audio file
@@ -28,7 +29,6 @@ START_POLL_S = 0.003    # how often a starting deck is checked: sound within mil
 # (plus ~0.25 s) before the end is heard: with the default 1000 ms a fade froze for the last
 # 1.2 s of every track. Local files need little read-ahead.
 FILE_CACHING_MS = 100
-FROZEN_AFTER_S = 0.02   # libVLC's volume read-back lags a set by about a millisecond
 
 
 class AudioStartFailed(ApplianceError, OSError):
@@ -44,12 +44,10 @@ class Deck:
     track: Optional[Track] = None
     status: str = "idle"            # idle | starting | playing
     fade_in_s: float = 0.0
-    sent_volume: int = -1
+    volumes: SentVolumes = field(default_factory=SentVolumes)
     started_at: float = 0.0
     audio_seen: bool = False
-    frozen: bool = False            # libVLC has stopped taking volume changes (end of file)
     used: bool = False              # the player has played: it must be replaced before reuse
-    sent_at: float = 0.0
 
 
 class Channel:
@@ -77,7 +75,7 @@ def pulse_reachable() -> bool:
 class VlcAudio:
     """The AudioOutput the engine drives (see engine.AudioOutput)."""
 
-    def __init__(self, vlc_args, submit: Callable, cap_db: float, headroom_db: float = 0.0,
+    def __init__(self, vlc_args, submit: Callable, cap_db: float, stage_db: float = 0.0,
                  output_name: str = ""):
         try:
             import vlc  # imported here so the pure core and config checks never need libVLC
@@ -87,7 +85,7 @@ class VlcAudio:
         self._vlc = vlc
         self.submit = submit
         self.cap_db = cap_db
-        self.headroom_db = headroom_db  # gain already applied below the player (ALSA cap)
+        self.stage_db = stage_db  # gain already applied below the player (the ALSA cap stage)
         self.output_name = output_name
         self.output_fault: Optional[str] = None  # the output could not be opened at start
         args = ["--no-video", "--quiet", "--no-xlib", "--no-metadata-network-access",
@@ -96,7 +94,7 @@ class VlcAudio:
         if self.instance is None:
             raise AudioStartFailed(f"libVLC did not start with {' '.join(vlc_args)}")
         self.channels = {name: Channel(name, [Deck(player=self._fresh_player(),
-                                                   name=f"{name}{i}", sent_volume=0)
+                                                   name=f"{name}{i}")
                                               for i in range(2)])
                          for name in CHANNELS}
 
@@ -139,8 +137,7 @@ class VlcAudio:
         deck.play_id, deck.track, deck.fade_in_s = play_id, track, fade_in_s
         deck.mix = DeckMix()
         deck.audio_seen = False
-        deck.frozen = False
-        deck.started_at = deck.sent_at = now
+        deck.started_at = now
         deck.player.set_media(media)  # a fresh player, muted: no loud first buffer
         media.release()
         deck.status, deck.used = "starting", True
@@ -198,27 +195,48 @@ class VlcAudio:
         moving = False
         sounding = [(ch, d) for ch in self.channels.values() for d in ch.decks
                     if d.status == "playing"]
-        frozen = {i for i, (_, d) in enumerate(sounding) if self._frozen(d, now)}
-        wanted = within_cap([heard_db(d.sent_volume, self.headroom_db) if i in frozen
-                             else deck_db(ch.mix, d.mix, now)
-                             for i, (ch, d) in enumerate(sounding)], self.cap_db, frozen)
-        for i, ((_, deck), db) in enumerate(zip(sounding, wanted)):
-            if i not in frozen:
-                self._send(deck, vlc_volume_for(db, self.headroom_db), now)
+        readback = [d.player.audio_get_volume() for _, d in sounding]
+        frozen = {i for i, (_, d) in enumerate(sounding) if d.volumes.frozen(readback[i], now)}
+        levels = [deck_db(ch.mix, d.mix, now) for ch, d in sounding]
+        wanted = within_cap([heard_db(readback[i], self.stage_db) if i in frozen else db
+                             for i, db in enumerate(levels)], self.cap_db, frozen)
+        for i, (_, deck) in enumerate(sounding):
+            # a frozen deck is still sent its own level: if it was only slow to report, it
+            # takes it and counts as healthy again
+            db = min(levels[i], self.cap_db) if i in frozen else wanted[i]
+            self._send(deck, vlc_volume_for(db, self.stage_db), now)
             gain = deck.mix.gain
             if not gain.done(now):
                 moving = True
             elif gain.stop_at_end:
-                self._stop_deck(deck)
+                moving |= not self._stop_when_silent(deck, readback[i], i in frozen,
+                                                     gain.t0 + gain.seconds, now)
+        heard = {id(d): (readback[i], i in frozen) for i, (_, d) in enumerate(sounding)}
         for ch in self.channels.values():
             fader = ch.mix.fader
             if not fader.done(now):
                 moving = True
             elif fader.stop_at_end:
-                for deck in ch.decks:
-                    self._stop_deck(deck)
-                ch.mix.fader = Ramp(SILENCE_DB, SILENCE_DB, now, 0.0)
+                ended = fader.t0 + fader.seconds
+                quiet = [self._stop_when_silent(deck, *heard.get(id(deck), (0, False)), ended,
+                                                now) for deck in ch.decks]
+                if all(quiet):
+                    ch.mix.fader = Ramp(SILENCE_DB, SILENCE_DB, now, 0.0)
+                else:
+                    moving = True
         return moving
+
+    def _stop_when_silent(self, deck: Deck, readback: int, frozen: bool, fade_ended: float,
+                          now: float) -> bool:
+        """A fade to silence has arrived: stop the player once libVLC has applied the silent
+        volume (or cannot any more), so the stop itself is never heard as a cut."""
+        if deck.status == "idle":
+            return True
+        if deck.status == "playing" and not (readback == 0 or frozen
+                                             or now >= fade_ended + READBACK_WINDOW_S):
+            return False
+        self._stop_deck(deck)
+        return True
 
     def snapshot(self, now: float) -> dict:
         out = {}
@@ -292,23 +310,10 @@ class VlcAudio:
         deck.mix.gain = ramp_from(deck.mix.gain_db(now), None, seconds, now)
         deck.play_id = 0  # its end no longer concerns the session
 
-    def _frozen(self, deck: Deck, now: float) -> bool:
-        """True once libVLC no longer takes volume changes for this track (its last moments).
-
-        Then the deck sounds at the last level it took until the track ends, and the others
-        make room for it under the cap.
-        """
-        if not deck.frozen and now - deck.sent_at > FROZEN_AFTER_S:
-            heard = deck.player.audio_get_volume()
-            deck.frozen = 0 <= heard != deck.sent_volume
-            if deck.frozen:
-                deck.sent_volume = heard
-        return deck.frozen
-
     def _send(self, deck: Deck, volume: int, now: float = 0.0):
-        if volume != deck.sent_volume:
+        if volume != deck.volumes.current:
             deck.player.audio_set_volume(volume)
-            deck.sent_volume, deck.sent_at = volume, now
+            deck.volumes.send(volume, now)
 
     def _stop_deck(self, deck: Deck):
         if deck.status != "idle" or deck.used:
@@ -316,8 +321,8 @@ class VlcAudio:
             deck.player.stop()
             deck.player.release()
             deck.player = self._fresh_player()
-            deck.sent_volume, deck.used = 0, False
-        deck.status, deck.play_id, deck.track, deck.frozen = "idle", 0, None, False
+            deck.volumes, deck.used = SentVolumes(), False
+        deck.status, deck.play_id, deck.track = "idle", 0, None
         deck.mix = DeckMix()
 
 
@@ -332,10 +337,12 @@ def open_audio(audio_cfg, submit, runtime_dir, cap_db: float, room_id: str = "")
     if output == "auto":
         output = "pulse" if pulse_reachable() else "alsa"
     if output == "alsa":
-        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, cap_db,
+        # each player at most a track at the cap, so any two together at most the cap
+        stage_db = cap_db - TRACK_HEADROOM_DB
+        pcm = install_cap_stage(runtime_dir, audio_cfg.alsa_device, stage_db,
                                 audio_cfg.alsa_buffer_ms, room_id)
         audio = VlcAudio(["--aout=alsa", f"--alsa-audio-device={pcm}"], submit, cap_db,
-                         headroom_db=cap_db, output_name=f"alsa:{audio_cfg.alsa_device}")
+                         stage_db=stage_db, output_name=f"alsa:{audio_cfg.alsa_device}")
         audio.output_fault = probe(pcm)
         return audio
     audio = VlcAudio(["--aout=pulse"], submit, cap_db, output_name="pulse")
