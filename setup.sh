@@ -14,10 +14,11 @@ VENV="$HERE/.venv"
 APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
 # What the tests listen through and talk to: PulseAudio's null sink; the Pi-like ALSA sink
 # (a private PipeWire with WirePlumber under dbus-run-session); stress-ng loads the cores for
-# the underrun test; chromium: the panel's end-to-end test; systemd: systemd-analyze verify
-# and security on the unit as install renders it.
+# the underrun test; chromium: the panel's end-to-end test; caddy: the HTTPS proxy the README
+# documents, tested end to end; systemd: systemd-analyze verify and security on the unit as
+# install renders it.
 APT_TEST=(pulseaudio pulseaudio-utils pipewire pipewire-bin wireplumber libspa-0.2-modules
-          dbus stress-ng mosquitto openssl chromium systemd)
+          dbus stress-ng mosquitto openssl chromium caddy systemd)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -65,6 +65,8 @@ def _track_problem(track_path: Path) -> str:
         return "file not found"
     except OSError as exc:
         return f"cannot read ({exc.strerror or exc})"
+    except ValueError:  # a NUL in the line: no file can have that name
+        return "not a file name (it holds a NUL character)"
     if not track_path.is_file():
         return "not a file"
     if st.st_size == 0:

@@ -44,8 +44,14 @@ def ms(values):
 
 
 class Phone:
+    count = 0
+
     def __init__(self, port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        # each phone its own loopback address, as on the clinic's Wi-Fi (the panel's limits
+        # count per address)
+        Phone.count += 1
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                               source_address=(f"127.0.8.{Phone.count}", 0))
         answer = self.call("POST", "/api/login", {"passphrase": PASSPHRASE})
         self.csrf = answer["csrf"]
 
@@ -106,7 +112,8 @@ def sse_delay(port, engine, listeners, changes):
     done = threading.Event()
 
     def listen(k):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30,
+                                          source_address=(f"127.0.9.{k + 1}", 0))
         conn.request("GET", "/api/events", headers={"Cookie": phone.cookie})
         r = conn.getresponse()
         assert r.status == 200, r.status

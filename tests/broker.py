@@ -12,7 +12,7 @@ class Broker:
     again on the same port to take the broker away mid-session."""
 
     def __init__(self, folder: Path, users=None, persistence=False, tls=False,
-                 client_certs=False):
+                 client_certs=False, acl=None):
         import socket
         import subprocess
         self.folder = Path(folder)
@@ -32,6 +32,9 @@ class Broker:
                 subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password],
                                check=True, capture_output=True)
             lines += ["allow_anonymous false", f"password_file {passwords}"]
+            if acl is not None:  # mosquitto's acl_file: who may read and write which topics
+                (self.folder / "acl").write_text(acl)
+                lines.append(f"acl_file {self.folder / 'acl'}")
         else:
             lines.append("allow_anonymous true")
         if persistence:

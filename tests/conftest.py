@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,7 +19,11 @@ from .broker import Broker, Subscriber
 from .sinks import PipeWireRig, PulseServer, Recorder, serving
 from .sound import FORMATS, write_tone
 
-KINDS = ("fast", "sound", "broker", "browser", "install")
+# Hypothesis keeps its caches in ./.hypothesis unless told otherwise: not in the checkout
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      os.path.join(tempfile.gettempdir(), "appliance-tests-hypothesis"))
+
+KINDS = ("fast", "slow", "sound", "broker", "browser", "install")
 #: a test that uses one of these fixtures is of that kind (the heaviest wins)
 NEEDS = (("browser_page", "browser"), ("mosquitto", "broker"), ("pulse", "sound"),
          ("pi_rig", "sound"), ("sink", "sound"), ("app", "install"))
@@ -32,7 +37,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         kinds = [m.name for m in item.iter_markers() if m.name in KINDS]  # closest first
         needed = next((kind for fixture, kind in NEEDS if fixture in item.fixturenames), "fast")
-        if not kinds or kinds[0] != needed:
+        # never lighter than its fixtures; heavier only where no fixture shows it (a test
+        # that launches Chromium itself, or takes seconds: "slow")
+        if not kinds or kinds[0] != needed and needed != "fast":
             wrong.append(f"{item.nodeid}: marked {kinds[:1] or 'nothing'}, needs {needed!r}")
             continue
         if len(set(kinds)) > 1:  # `-m fast` must mean it: one kind per test
@@ -87,9 +94,10 @@ def pi_rig(tmp_path_factory):
 
 
 @pytest.fixture
-def sink(request):
+def sink(request, tones):
     """The sink a room plays into and the recorder listens to: PulseAudio unless a test is
     parametrised with `both_paths` (or `sink` given indirectly as "alsa")."""
+    write_test_tones(tones)  # every format: a listening test may play any of them
     name = getattr(request, "param", "pulse")
     return request.getfixturevalue("pulse" if name == "pulse" else "pi_rig")
 
@@ -99,20 +107,23 @@ both_paths = pytest.mark.parametrize("sink", ["pulse", "alsa"], indirect=True)
 
 
 def write_test_tones(d: Path, formats=FORMATS) -> Path:
-    """The tracks write_config's playlists name: one pure tone per role, in each format."""
+    """The tracks write_config's playlists name: one pure tone per role, in each format
+    (files already there are kept)."""
     for ext in formats:
-        write_tone(d / f"ambient.{ext}", AMBIENT_HZ, 30)
-        write_tone(d / f"welcome.{ext}", WELCOME_HZ, 12)
-        write_tone(d / f"welcome-short.{ext}", WELCOME_HZ, 1.5)
-        for i, hz in enumerate(RECEPTIVE_HZ, start=1):
-            write_tone(d / f"receptive-{i}.{ext}", hz, 5)
+        for name, hz, seconds in [("ambient", AMBIENT_HZ, 30), ("welcome", WELCOME_HZ, 12),
+                                  ("welcome-short", WELCOME_HZ, 1.5)] + [
+                (f"receptive-{i}", hz, 5) for i, hz in enumerate(RECEPTIVE_HZ, start=1)]:
+            if not (d / f"{name}.{ext}").exists():
+                write_tone(d / f"{name}.{ext}", hz, seconds)
     return d
 
 
 @pytest.fixture(scope="session")
 def tones(tmp_path_factory):
+    """The test tones: WAV at once (what a config names by default); the other formats, whose
+    encoding takes seconds, only once a listening test needs them (`sink`)."""
     d = tmp_path_factory.mktemp("tones")
-    write_test_tones(d)
+    write_test_tones(d, formats=("wav",))
     (d / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + os.urandom(4000))
     (d / "not-audio.ogg").write_text("this is a shopping list, not music\n" * 50)
     return d
@@ -286,7 +297,6 @@ def daemon(sink, tones, tmp_path):
         kwargs["audio"] = {**sink.audio_config(), **(kwargs.get("audio") or {})}
         return DaemonProcess(write_config(tmp_path / "room", tones, **kwargs), env, python)
     return make
-
 
 
 # --- MQTT: Debian's mosquitto on a free loopback port, and a subscriber that records ------

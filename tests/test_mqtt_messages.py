@@ -101,11 +101,12 @@ def test_state_carries_only_what_a_light_or_dashboard_needs():
                     deadline=1600.0, volume=70, room_volume=70, ambient_level=40, cap=80,
                     now_playing="Pad 1",
                     channels={"foreground": ChannelStatus("playing", "Pad 1", -15.0)},
-                    notices=["skipped: /home/anna/private.mp3"], faults={"web": "x"})
+                    notices=["skipped: /home/anna/private.mp3"],
+                    faults={"web": "/home/anna/state: damaged", "logins": "many failed logins"})
     state = json.loads(state_payload(status, WALL, 1000.0))  # 600 s before the deadline
     assert state == {"phase": "receptive", "remaining_s": 600.0,
                      "ends_at": "2027-01-15T08:10:00+00:00", "volume": 70, "cap": 80,
-                     "now_playing": "Pad 1"}
+                     "now_playing": "Pad 1", "faults": ["logins", "web"]}  # names, no text
     idle = json.loads(state_payload(Status("idle"), WALL, 1000.0))
     assert idle["ends_at"] is None and idle["remaining_s"] is None
 
@@ -145,11 +146,12 @@ def test_commands_take_the_same_arguments_as_the_cli(action, payload, command):
     ("therapy-room/room-1/cmd/receptive", b"{}", "receptive: missing minutes"),
     ("therapy-room/room-1/cmd/volume", b'{"level": NaN}', "NaN is not a number JSON allows"),
     ("therapy-room/room-1/cmd/volume", b'{"level": [1, 2]}', "level must be a number"),
+    ("therapy-room/room-1/cmd/volume", b"[" * 2000 + b"]" * 2000, "nested deeper than 16"),
     ("therapy-room/room-1/cmd/shutdown", b"", "unknown command 'shutdown'"),
     ("therapy-room/room-1/cmd/welcome", b"{" + b" " * 5000 + b"}", "over 4096"),
     ("therapy-room/room-1/cmd/welcome/extra", b"", "not a command topic"),
     ("therapy-room/room-2/cmd/welcome", b"", "not a command topic"),
-    ("therapy-room/room-1/cmd/welcome", b"\xff\xfe", "not UTF-8"),
+    ("therapy-room/room-1/cmd/welcome", b"\xff\xfe", "not UTF-8 text"),
 ])
 def test_bad_commands_are_refused_with_a_reason(topic, payload, reason):
     with pytest.raises(Ignored) as why:
@@ -168,7 +170,7 @@ def test_discovery_one_device_per_room_with_unique_ids():
         assert json.loads(receptive["payload_press"]) == {"minutes": 20}
         return [cfg["unique_id"] for cfg in configs]
     a, b, other_clinic = ids("room-1"), ids("room-2"), ids("room-1", "clinic/north")
-    assert len(set(a)) == 6
+    assert len(set(a)) == 7
     assert not set(a) & set(b) and not set(a) & set(other_clinic)
 
 

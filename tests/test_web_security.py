@@ -96,15 +96,6 @@ def test_guesses_sent_all_at_once_are_still_counted_exactly(web_panel):
     assert sorted(codes) == [401] * 5 + [429] * 7
 
 
-def test_guessing_from_many_addresses_hits_the_overall_limit(web_panel):
-    web = web_panel(login_attempts=5, login_attempts_total=3, login_window_s=60)
-    for n in range(3):
-        answer = _client(web, f"10.0.1.{n}").post("/api/login", json={"passphrase": "nope-nope"})
-        assert answer.status_code == 401
-    fresh = _client(web, "10.0.1.99").post("/api/login", json={"passphrase": "nope-nope"})
-    assert fresh.status_code == 429
-
-
 def test_commands_are_rate_limited_per_client(web_panel):
     web = web_panel(commands_per_minute=3)
     csrf = login(web.client)
@@ -120,9 +111,12 @@ def test_commands_are_rate_limited_per_client(web_panel):
 # --- logins that end ----------------------------------------------------------------------------
 
 def test_a_login_expires_after_session_hours(web_panel):
-    web = web_panel(session_hours=12)
+    web = web_panel(session_hours=12, session_idle_minutes=120)
     csrf = login(web.client)
-    web.clock.advance(12 * 3600 - 5)
+    for _ in range(11):  # a page in use all day long
+        web.clock.advance(3600)
+        assert web.client.get("/api/status").status_code == 200
+    web.clock.advance(3600 - 5)
     assert web.client.get("/api/status").status_code == 200
     web.clock.advance(10)
     expired = web.client.get("/api/status")

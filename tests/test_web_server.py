@@ -10,6 +10,7 @@ import socket
 import stat
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from appliance.schema import Problems
 from appliance.session import commands
 from appliance.web import adapter
 from appliance.web.config import WebConfig, parse
-from appliance.web.secrets_store import PASSPHRASE_FILE, Credentials
+from appliance.web.secrets_store import PASSPHRASE_FILE, Credentials, set_passphrase
 
 from .conftest import PANEL_PASSPHRASE, adapter_context, write_config
 
@@ -78,12 +79,35 @@ def test_set_passphrase_stores_only_a_salted_hash_readable_by_the_owner(
     assert json.loads(stored.read_text())["salt"] != first_salt, "a new salt every time"
 
 
-def test_a_short_passphrase_is_refused_and_the_old_one_kept(config_file, monkeypatch, capsys):
-    _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)], "long enough\n")
+@pytest.mark.parametrize("weak, says", [
+    ("123456", "at least 10 characters (this one has 6)"),
+    ("1234567890", "too weak: this is a top-100 common password"),
+    ("password1234", "too weak: this is a very common password"),
+    ("test-room-2024", "too weak"),     # the room's own id, and a year
+    ("aaaaaaaaaaaaaaaa", "too weak: repeats like \"aaa\" are easy to guess"),
+])
+def test_a_weak_passphrase_is_refused_saying_why_and_the_old_one_kept(
+        config_file, monkeypatch, capsys, weak, says):
+    _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
+         "lantern orbit maple\n")
     code, _, err = _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
-                        "1234\n")
-    assert code == 1 and "at least 6 characters" in err and "nothing changed" in err
-    assert Credentials(config_file.parent / "state").check_passphrase("long enough")
+                        weak + "\n")
+    assert code == 1 and says in err and "nothing changed" in err, err
+    assert Credentials(config_file.parent / "state").check_passphrase("lantern orbit maple")
+
+
+def test_the_passphrase_setup_sh_makes_is_always_strong_enough():
+    import re
+    import secrets
+
+    from appliance.web.secrets_store import check_new_passphrase
+    script = (Path(__file__).resolve().parent.parent / "setup.sh").read_text()
+    found = re.search(r'a="([a-z0-9]+)"', script)  # the alphabet of panel_passphrase
+    assert found, "setup.sh's panel_passphrase changed: update this test"
+    alphabet = found.group(1)
+    for _ in range(300):
+        made = "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+        assert check_new_passphrase(made) == made
 
 
 def test_api_token_is_printed_once_and_stored_hashed(config_file, monkeypatch, capsys):
@@ -107,16 +131,35 @@ def _context(engine, state_dir, **web):
     return replace(context, room=replace(context.room, state_dir=state_dir))
 
 
-def test_without_a_passphrase_the_panel_stays_off_and_says_why(web_panel, tmp_path, caplog):
+def test_without_a_passphrase_the_panel_says_why_and_takes_one_set_while_running(
+        web_panel, tmp_path, caplog):
     engine = web_panel().engine
-    assert adapter.create(_context(engine, tmp_path / "empty-state")) is None
-    assert "set-passphrase" in caplog.text
-    deadline = time.monotonic() + 5
-    while "web" not in engine.status().faults and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert "no passphrase set" in engine.status().faults["web"]
-    assert engine.submit(commands.Ambient()).wait()  # the rest of the appliance runs on
-    assert engine.status().phase == "ambient"
+    state = tmp_path / "empty-state"
+    made = adapter.create(_context(engine, state))
+    assert made is not None, "the panel runs without a passphrase and says why"
+    try:
+        panel = made.panel
+        assert "set-passphrase" in caplog.text
+        _wait(lambda: "no passphrase set" in engine.status().faults.get("web", ""))
+        status, body, _ = _request(panel, "POST", "/api/login", json.dumps(
+            {"passphrase": PANEL_PASSPHRASE}), {"Content-Type": "application/json"})
+        assert status == 503 and "no passphrase set" in json.loads(body)["error"]
+        assert engine.submit(commands.Ambient()).wait()  # the rest of the appliance runs on
+        assert engine.status().phase == "ambient"
+        set_passphrase(state, PANEL_PASSPHRASE)  # what `appliance set-passphrase` does
+        _wait(lambda: "web" not in engine.status().faults)  # the fault clears by itself
+        status, body, _ = _request(panel, "POST", "/api/login", json.dumps(
+            {"passphrase": PANEL_PASSPHRASE}), {"Content-Type": "application/json"})
+        assert status == 200 and "csrf" in json.loads(body)
+    finally:
+        made.stop()
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ QUEUE_LIMIT = 32        # paho's QoS>0 queue; only a publish racing a disconnect
 CONNECT_TIMEOUT_S = 2   # a silent broker must not hold up a stop for long
 LOGGED_ONCE_LIMIT = 200
 LOGIN_CODES = (4, 5, 134, 135)  # bad user name or password / not authorized (MQTT 3 and 5)
+DISCOVERY_EVERY_S = 60  # Home Assistant's birth message re-sends discovery at most this often
 
 
 class _Client(mqtt.Client):
@@ -44,7 +45,8 @@ class _Client(mqtt.Client):
 
 class MqttAdapter:
     def __init__(self, cfg: MqttConfig, engine, room_id: str, room_name: str = "",
-                 cap: float = 100, receptive_minutes: float = 20, wall_clock=time.time):
+                 cap: float = 100, receptive_minutes: float = 20, wall_clock=time.time,
+                 clock=time.monotonic):
         self.cfg = cfg
         self.engine = engine
         self.room_id = room_id
@@ -52,6 +54,8 @@ class MqttAdapter:
         self.cap = cap
         self.receptive_minutes = receptive_minutes
         self.wall_clock = wall_clock
+        self.clock = clock
+        self._discovery_sent_at = None  # on self.clock
         self.topics = Topics.of(cfg.prefix, room_id)
         self.ha_status_topic = f"{cfg.discovery_prefix}/{STATUS_SUFFIX}"
         self.broker = f"{cfg.host}:{cfg.port}"
@@ -176,8 +180,15 @@ class MqttAdapter:
     def _on_message(self, client, userdata, message):
         if message.topic == self.ha_status_topic:
             if message.payload == b"online" and self.cfg.discovery:
-                log.info("MQTT: Home Assistant came online; sending discovery again")
-                self._send_discovery()
+                self._birth()
+            return
+        if message.retain:
+            # a retained command would act again at every reconnect (the room back at the
+            # level someone left there days ago, the welcome song at each restart)
+            self._log_once(f"retained {message.topic[:120]}",
+                           "MQTT: ignored a retained command on %s (commands must not be "
+                           "retained; clear it: mosquitto_pub -r -n -t '%s')",
+                           message.topic[:120], message.topic[:120])
             return
         try:
             action, command = parse_cmd(self.topics, message.topic, message.payload)
@@ -236,7 +247,20 @@ class MqttAdapter:
             if self._connected:
                 self.client.publish(topic, payload)
 
+    def _birth(self):
+        """Home Assistant (re)started: its discovery again, but at most once a minute, so a
+        client repeating the birth message cannot make the room flood the broker."""
+        sent = self._discovery_sent_at
+        if sent is not None and self.clock() - sent < DISCOVERY_EVERY_S:
+            self._log_once("birth", "MQTT: Home Assistant's birth message came again within "
+                                    "%d s of the last discovery; not sent again (logged once)",
+                           DISCOVERY_EVERY_S)
+            return
+        log.info("MQTT: Home Assistant came online; sending discovery again")
+        self._send_discovery()
+
     def _send_discovery(self):
+        self._discovery_sent_at = self.clock()
         for topic, payload in discovery_messages(
                 self.cfg.discovery_prefix, self.cfg.prefix, self.room_id, self.room_name,
                 self.topics, self.cap, self.receptive_minutes):

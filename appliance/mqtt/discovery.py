@@ -46,6 +46,12 @@ def discovery_messages(discovery_prefix: str, prefix: str, room_id: str, room_na
             "name": "Time left", "state_topic": topics.state, "device_class": "timestamp",
             "value_template": "{{ value_json.ends_at if value_json.ends_at else None }}",
             "icon": "mdi:timer-sand"}),
+        ("binary_sensor", "failed_logins", {
+            # on while the panel sees many wrong passphrases (appliance/web/logins.py)
+            "name": "Many failed logins", "state_topic": topics.state,
+            "device_class": "problem", "entity_category": "diagnostic",
+            "value_template": "{{ 'ON' if 'logins' in (value_json.faults or []) else 'OFF' }}",
+            "icon": "mdi:shield-alert"}),
         ("number", "volume", {
             "name": "Volume", "state_topic": topics.state,
             "value_template": "{{ value_json.volume }}",

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from ..status import Status
 from ..errors import CommandError, InvalidInput
+from ..status import Status
 from ..verbs import parse_command
 from ..wire import parse_json
 
@@ -57,10 +57,12 @@ def _dumps(data: dict) -> str:
 def state_payload(status: Status, wall_now: float, mono_now: float) -> str:
     """The retained state: only what a light, a dashboard or a clinic system needs.
 
-    Built field by field from the engine's status snapshot, so nothing else (notices, faults,
-    channel details, anything about a client) can ever leave the device this way. `ends_at`
-    (UTC) lets Home Assistant count the time left down by itself between messages; it comes
-    from the snapshot's absolute deadline (engine clock `mono_now` = wall clock `wall_now`).
+    Built field by field from the engine's status snapshot, so nothing else (notices, fault
+    texts, channel details, anything about a client) can ever leave the device this way.
+    `ends_at` (UTC) lets Home Assistant count the time left down by itself between messages;
+    it comes from the snapshot's absolute deadline (engine clock `mono_now` = wall clock
+    `wall_now`). `faults` names what needs attention ("audio", "logins" ...), never the text:
+    that may hold paths.
     """
     remaining = status.remaining_s(mono_now)
     ends_at = None
@@ -74,6 +76,7 @@ def state_payload(status: Status, wall_now: float, mono_now: float) -> str:
         "volume": status.volume,
         "cap": status.cap,
         "now_playing": status.now_playing,
+        "faults": sorted(str(name) for name in status.faults),
     })
 
 

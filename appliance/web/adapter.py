@@ -1,39 +1,34 @@
 """Starting and stopping the phone panel inside the daemon: waitress on one thread.
 
 waitress reads every request whole on its one I/O thread before a worker sees it, so a
-client that trickles bytes holds a socket, never a worker. On top of waitress's own idle
-timeout (which a client sending one byte a second would dodge) the panel closes any
-connection whose request has not arrived whole within `request_timeout_s`.
+client that trickles bytes holds a socket, never a worker; waitress_glue adds the deadlines and
+connection caps waitress lacks. The panel starts even before a passphrase is set: it then
+refuses every login with the reason, shows it as a fault, and takes the passphrase the moment
+`appliance set-passphrase` writes it (no restart).
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Optional
 
-from waitress import wasyncore
-from waitress.server import BaseWSGIServer, create_server
-from waitress.task import ThreadedTaskDispatcher
-
 from .app import MAX_BODY, create_app
 from .secrets_store import Credentials
+from .waitress_glue import Limits, Server
 
 log = logging.getLogger(__name__)
 
 MAX_HEADER = 8 * 1024
-CHECK_EVERY_S = 1  # how often waitress looks for stalled and idle connections
+FAULT = "web"
 
 
 class WebPanel:
     """What the daemon keeps of the running panel (daemon.adapters["web"])."""
 
-    def __init__(self, app, server, thread: threading.Thread):
+    def __init__(self, app, server: Server):
         self.app = app
         self._server = server
-        self._thread = thread
-        first = _servers(server)[0]
-        self.host, self.port = str(first.effective_host), int(first.effective_port)
+        self.host, self.port = server.host, server.port
 
     @property
     def url(self) -> str:
@@ -41,23 +36,36 @@ class WebPanel:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
-    def stop(self):
-        if not self._thread.is_alive():
-            return  # stopped already
-        self.app.extensions["panel"].broadcast.close()  # live pages end: workers come free
-        # workers first (they wake the loop when they finish), then the loop and its sockets
-        self._server.task_dispatcher.shutdown(timeout=3.0)
-        first = _servers(self._server)[0]
-        closed = threading.Event()
+    def open_connections(self) -> int:
+        return self._server.open_connections()
 
-        def close_everything():  # on waitress's loop thread: the map empties, run() returns
-            wasyncore.close_all(first._map)
-            closed.set()
-        first.trigger.pull_trigger(close_everything)
-        closed.wait(3.0)
-        self._thread.join(3.0)
-        if self._thread.is_alive():
-            log.error("panel: the web server did not stop in time")
+    def stop(self):
+        if not self._server.running:
+            return  # stopped already
+        panel = self.app.extensions["panel"]
+        panel.broadcast.close()  # live pages end: workers come free
+        self._server.stop()
+
+
+class _PassphraseWatch:
+    """Shows "no passphrase set" as a fault until there is one (checked once a second)."""
+
+    def __init__(self, engine, credentials: Credentials):
+        self.engine = engine
+        self.credentials = credentials
+        self.shown: Optional[str] = None
+
+    def check(self):
+        problem = self.credentials.problem()
+        text = f"panel: no login possible: {problem}" if problem else None
+        if text == self.shown:
+            return
+        if problem:
+            log.error("panel: no login possible: %s", problem)
+        elif self.shown:
+            log.info("panel: a passphrase is set now; phones can log in")
+        self.shown = text
+        self.engine.report_fault(FAULT, text)
 
 
 class PanelAdapter:
@@ -79,15 +87,9 @@ class PanelAdapter:
 
 def create(context, clock=time.monotonic) -> Optional[PanelAdapter]:
     """The panel from [web] (the daemon's registry); None, with the reason in status, when
-    it cannot run: no passphrase set, or the port is taken."""
+    the port is taken. Without a passphrase it runs and says so (_PassphraseWatch)."""
     cfg = context.config
-    credentials = Credentials(context.room.state_dir)
-    problem = credentials.problem()
-    if problem:
-        log.error("panel not started: %s", problem)
-        context.report_fault(f"panel not started: {problem}")
-        return None
-    panel = serve(context, cfg, credentials, clock)
+    panel = serve(context, cfg, Credentials(context.room.state_dir), clock)
     if panel is None:
         context.report_fault(f"panel not started: cannot listen on {cfg.host}:{cfg.port}")
         return None
@@ -97,52 +99,27 @@ def create(context, clock=time.monotonic) -> Optional[PanelAdapter]:
 def serve(room, cfg, credentials, clock=time.monotonic) -> Optional[WebPanel]:
     """`room`: the panel's AdapterContext."""
     app = create_app(room, cfg, credentials, clock)
-    # our own socket map and workers, so a failed bind can be cleaned up completely
-    sockets, workers = {}, ThreadedTaskDispatcher()
-    workers.set_thread_count(cfg.threads)
+    panel = app.extensions["panel"]
+    watch = _PassphraseWatch(room.engine, credentials)
+    watch.check()
+
+    def housekeeping():
+        watch.check()
+        panel.housekeeping()
+    limits = Limits(request_timeout_s=cfg.request_timeout_s, idle_timeout_s=cfg.idle_timeout_s,
+                    per_client=cfg.connections_per_client, total=cfg.connections_total,
+                    max_body=MAX_BODY, max_header=MAX_HEADER)
+    # behind the proxy only the proxy's own connections may say who the client is
+    proxy = None
+    if cfg.behind_proxy:
+        proxy = "::1" if ":" in cfg.host else "127.0.0.1"
     try:
-        server = create_server(
-            app, map=sockets, _dispatcher=workers, host=cfg.host, port=cfg.port,
-            threads=cfg.threads, max_request_body_size=MAX_BODY,
-            max_request_header_size=MAX_HEADER, channel_timeout=int(cfg.idle_timeout_s),
-            cleanup_interval=CHECK_EVERY_S, connection_limit=100, ident="appliance",
-            expose_tracebacks=False)
-    except OSError as exc:
-        log.error("panel not started: cannot listen on %s:%d (%s)", cfg.host, cfg.port,
-                  exc.strerror or exc)
-        wasyncore.close_all(sockets)
-        workers.shutdown(timeout=3.0)
-        app.extensions["panel"].broadcast.close()
+        server = Server(app, cfg.host, cfg.port, cfg.threads, limits, trusted_proxy=proxy,
+                        housekeeping=housekeeping)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or exc
+        log.error("panel not started: cannot listen on %s:%d (%s)", cfg.host, cfg.port, why)
+        panel.broadcast.close()
         return None
-    for each in _servers(server):
-        _drop_stalled_requests(each, cfg.request_timeout_s)
-    thread = threading.Thread(target=server.run, name="web", daemon=True)
-    thread.start()
-    return WebPanel(app, server, thread)
-
-
-def _servers(server) -> list:
-    """The listening servers (one per address) behind what create_server returned."""
-    if isinstance(server, BaseWSGIServer):
-        return [server]
-    return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
-
-
-def _drop_stalled_requests(server, timeout_s: float):
-    """Extend waitress's housekeeping: close a connection whose request is still incomplete
-    `timeout_s` after its first byte (a slow-loris client), not only idle ones."""
-    idle_check = server.maintenance
-
-    def maintenance(now):
-        idle_check(now)
-        for channel in list(server.active_channels.values()):
-            partial = channel.request
-            if partial is None or channel.requests:
-                channel._partial_since = None
-                continue
-            seen = getattr(channel, "_partial_since", None)
-            if seen is None or seen[0] is not partial:
-                channel._partial_since = (partial, now)
-            elif now - seen[1] > timeout_s:
-                channel.will_close = True
-    server.maintenance = maintenance
+    server.start()
+    return WebPanel(app, server)

@@ -1,15 +1,18 @@
-"""create_app(engine, ...): the panel's Flask app, with every security rule in one place.
+"""create_app(room, ...): the panel's Flask app, with every security rule in one place.
 
 Nothing lives in module globals: each app carries its sessions, rate limits and live-status
 broadcast in `app.extensions["panel"]`, so tests make as many apps as they like.
 
 Rules, in the order a request meets them:
+- a Host that is not one of the box's own names or addresses (or `allowed_hosts`): 421,
+  before any route runs, so a DNS-rebinding page cannot talk to the panel;
 - bodies over 16 KB: 413 (waitress refuses them too, before they reach a thread);
-- a request with an Origin header from another site: 403;
+- a state-changing request with an Origin header from another site: 403;
 - API routes need a login cookie or `Authorization: Bearer <token>`: 401 otherwise;
 - a state-changing request on a cookie also needs the X-CSRF-Token header matching the
   login's token (a cross-site page can neither read it nor set the header): 403 otherwise;
-- failed logins and commands are rate-limited per client: 429 with Retry-After.
+- wrong passphrases get a growing backoff per client, commands a rate limit: 429 with
+  Retry-After.
 """
 from __future__ import annotations
 
@@ -31,7 +34,9 @@ from ..errors import (Busy, CommandError, EngineFailed, InvalidArgument, Invalid
 from ..wire import parse_json
 from .config import WebConfig
 from .events import StatusBroadcast
-from .guard import RateLimit, Sessions, csrf_ok
+from .guard import RateLimit, Sessions, client_key as _key_of, csrf_ok
+from .hosts import AllowedHosts, HostGuard
+from .logins import LoginLimiter
 from .secrets_store import Credentials
 
 log = logging.getLogger(__name__)
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024
 SESSION_COOKIE = "panel_session"
 CSRF_COOKIE = "panel_csrf"
+SECURE_PREFIX = "__Host-"  # the browser keeps such a cookie only from HTTPS, for this host:port
 STATIC = Path(__file__).with_name("static")
 # no inline script or style anywhere: the page's own files only
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -75,10 +81,10 @@ class Panel:
     cfg: WebConfig
     credentials: Credentials
     sessions: Sessions
-    logins: RateLimit        # failed logins per client
-    logins_total: RateLimit  # failed logins from everyone
+    logins: LoginLimiter     # wrong passphrases: backoff per client, slow-down for all
     commands: RateLimit
     broadcast: StatusBroadcast
+    hosts: AllowedHosts
     # one passphrase check at a time: scrypt takes 16 MiB each, and the rate limit is
     # counted exactly even when guesses arrive together
     login_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +99,18 @@ class Panel:
     def offers(self, verb: str) -> bool:
         return self.room.verbs.offers(verb)
 
+    @property
+    def session_cookie(self) -> str:
+        return (SECURE_PREFIX if self.cfg.secure_cookies else "") + SESSION_COOKIE
+
+    @property
+    def csrf_cookie(self) -> str:
+        return (SECURE_PREFIX if self.cfg.secure_cookies else "") + CSRF_COOKIE
+
+    def housekeeping(self):
+        """Once a second from the server: the login notice ends when the attack is over."""
+        self.logins.refresh()
+
 
 def create_app(room, cfg: WebConfig, credentials: Credentials,
                clock: Callable[[], float] = time.monotonic) -> Flask:
@@ -100,20 +118,29 @@ def create_app(room, cfg: WebConfig, credentials: Credentials,
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False
+    hosts = AllowedHosts(cfg.allowed_hosts)
     panel = Panel(
         room=room, cfg=cfg, credentials=credentials,
-        sessions=Sessions(cfg.session_hours * 3600.0, clock),
-        logins=RateLimit(cfg.login_attempts, cfg.login_window_s, clock),
-        logins_total=RateLimit(cfg.login_attempts_total, cfg.login_window_s, clock),
+        sessions=Sessions(cfg.session_hours * 3600.0, cfg.session_idle_minutes * 60.0, clock),
+        logins=LoginLimiter(cfg.login_attempts, cfg.login_window_s, cfg.login_attempts_total,
+                            cfg.login_backoff_max_s, clock,
+                            notify=lambda text: room.engine.report_fault("logins", text)),
         commands=RateLimit(cfg.commands_per_minute, 60.0, clock),
-        broadcast=StatusBroadcast(room.engine, cfg.event_streams))
+        broadcast=StatusBroadcast(room.engine, cfg.event_streams),
+        hosts=hosts)
     app.extensions["panel"] = panel
+    app.wsgi_app = HostGuard(app.wsgi_app, hosts)  # before Flask sees anything
 
     @app.before_request
     def same_origin_only():
         origin = request.headers.get("Origin")
         if origin and request.method not in ("GET", "HEAD", "OPTIONS"):
-            if urlsplit(origin).netloc != request.host:
+            try:
+                netloc = urlsplit(origin).netloc
+            except ValueError:
+                netloc = ""
+            # the same host and port the request was sent to, and that one allowed
+            if netloc.lower() != request.host.lower() or not hosts.allows(netloc):
                 raise ApiError(403, "this request came from another site and was refused")
 
     @app.after_request
@@ -127,6 +154,11 @@ def create_app(room, cfg: WebConfig, credentials: Credentials,
         h["Cross-Origin-Resource-Policy"] = "same-origin"
         if request.path.startswith("/api/"):
             h["Cache-Control"] = "no-store"
+        location = h.get("Location")
+        if location:  # a redirect stays on whatever name the phone used: never a Host echoed
+            parts = urlsplit(location)
+            path = "/" + parts.path.lstrip("/")  # "//x" would be another site again
+            h["Location"] = path + (f"?{parts.query}" if parts.query else "")
         return response
 
     @app.errorhandler(ApiError)
@@ -157,8 +189,9 @@ def create_app(room, cfg: WebConfig, credentials: Credentials,
 # --- helpers the routes use -----------------------------------------------------------------
 
 def client_key() -> str:
-    """Who is asking, for rate limits only (kept in memory, never logged)."""
-    return request.remote_addr or "?"
+    """Who is asking, for limits only (kept in memory, logged only as a keyed hash). Behind
+    the proxy this is the address the proxy reported (see waitress_glue)."""
+    return _key_of(request.remote_addr)
 
 
 def json_body(allow_empty: bool = True) -> dict:
@@ -191,7 +224,7 @@ def needs_login(view):
                 raise ApiError(401, "the API token is wrong or was revoked")
             g.login = None
             return view(*args, **kwargs)
-        login = panel.sessions.find(request.cookies.get(SESSION_COOKIE),
+        login = panel.sessions.find(request.cookies.get(panel.session_cookie),
                                     panel.credentials.version())
         if login is None:
             raise ApiError(401, "please log in (no login, or it has expired)")

@@ -19,16 +19,17 @@ def register(sub, common):
     s.set_defaults(func=cmd_api_token)
 
 
-def _state_dir(args):
+def _config(args):
     from ..config import default_config_path, load_config
-    return load_config(args.config or default_config_path(), check_media=False).state_dir
+    return load_config(args.config or default_config_path(), check_media=False)
 
 
 def cmd_set_passphrase(args) -> int:
     import getpass
 
     from . import secrets_store
-    state_dir = _state_dir(args)
+    cfg = _config(args)
+    state_dir = cfg.state_dir
     if sys.stdin.isatty():
         passphrase = getpass.getpass("New panel passphrase: ")
         if getpass.getpass("Once more: ") != passphrase:
@@ -37,7 +38,7 @@ def cmd_set_passphrase(args) -> int:
     else:
         passphrase = sys.stdin.readline()
     try:
-        secrets_store.set_passphrase(state_dir, passphrase)
+        secrets_store.set_passphrase(state_dir, passphrase, own_words=(cfg.room_id, cfg.room_name))
     except secrets_store.PassphraseError as exc:
         print(f"set-passphrase: {exc}; nothing changed", file=sys.stderr)
         return 1
@@ -45,14 +46,14 @@ def cmd_set_passphrase(args) -> int:
         print(f"set-passphrase: cannot write {state_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(f"passphrase stored (as a salted scrypt hash) in "
-          f"{state_dir / secrets_store.PASSPHRASE_FILE}; phones must log in again. If the "
-          f"panel did not start for want of a passphrase, restart the appliance.")
+          f"{state_dir / secrets_store.PASSPHRASE_FILE}; the running panel uses it at once, "
+          f"and phones must log in again")
     return 0
 
 
 def cmd_api_token(args) -> int:
     from . import secrets_store
-    state_dir = _state_dir(args)
+    state_dir = _config(args).state_dir
     try:
         if args.revoke:
             gone = secrets_store.revoke_api_token(state_dir)

@@ -1,17 +1,13 @@
 """The panel's routes: check, validate, submit, answer. See openapi.json for the contract."""
 from __future__ import annotations
 
-import logging
 import math
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 
 from ..errors import CommandError, InvalidArgument, UnknownCommand
 from ..verbs import ROOM_VERBS
-from .app import (CSRF_COOKIE, SESSION_COOKIE, STATIC, ApiError, Panel, client_key, json_body,
-                  needs_login)
-
-log = logging.getLogger(__name__)
+from .app import STATIC, ApiError, Panel, client_key, json_body, needs_login
 
 MAX_NAME = 100
 
@@ -34,7 +30,7 @@ def register(app: Flask, panel: Panel):
     @app.post("/api/login")
     def login():
         key = client_key()
-        _login_limit(panel, key)
+        _backoff(panel, key)
         body = json_body(allow_empty=False)
         passphrase = body.get("passphrase")
         if not isinstance(passphrase, str) or not passphrase:
@@ -43,31 +39,39 @@ def register(app: Flask, panel: Panel):
         if problem:
             raise ApiError(503, problem)
         with panel.login_lock:
-            _login_limit(panel, key)  # again: other guesses may have landed meanwhile
+            _backoff(panel, key)  # again: other guesses from this client may have landed
             right = panel.credentials.check_passphrase(passphrase)
-            if not right:
-                panel.logins.note(key)
-                panel.logins_total.note("all")
+            if right:
+                panel.logins.succeeded(key)
+            else:
+                failure = panel.logins.failed(key)
         if not right:
-            log.warning("panel: a login with a wrong passphrase was refused")
+            if failure.backoff_s:
+                raise ApiError(401, f"wrong passphrase; try again in "
+                                    f"{math.ceil(failure.backoff_s)} s", failure.backoff_s)
             raise ApiError(401, "wrong passphrase")
-        session_id, made = panel.sessions.create(panel.credentials.version())
+        made = panel.sessions.create(panel.credentials.version(), key)
+        if made is None:
+            raise ApiError(503, "too many phones are logged in; log out on one, or wait for "
+                                "an old login to end", 60)
+        session_id, login = made
         lifetime = int(panel.sessions.lifetime_s)
-        response = jsonify(csrf=made.csrf, expires_in_s=lifetime)
-        response.set_cookie(SESSION_COOKIE, session_id, max_age=lifetime, path="/",
+        response = jsonify(csrf=login.csrf, expires_in_s=lifetime,
+                           idle_timeout_s=int(panel.sessions.idle_s))
+        response.set_cookie(panel.session_cookie, session_id, max_age=lifetime, path="/",
                             httponly=True, samesite="Lax", secure=cfg.secure_cookies)
         # readable by the page's script, so a reload keeps working (double submit)
-        response.set_cookie(CSRF_COOKIE, made.csrf, max_age=lifetime, path="/",
+        response.set_cookie(panel.csrf_cookie, login.csrf, max_age=lifetime, path="/",
                             httponly=False, samesite="Strict", secure=cfg.secure_cookies)
         return response
 
     @app.post("/api/logout")
     @needs_login
     def logout():
-        panel.sessions.end(request.cookies.get(SESSION_COOKIE))
+        panel.sessions.end(request.cookies.get(panel.session_cookie))
         response = jsonify(ok=True)
-        for name in (SESSION_COOKIE, CSRF_COOKIE):
-            response.delete_cookie(name, path="/")
+        for name in (panel.session_cookie, panel.csrf_cookie):
+            response.delete_cookie(name, path="/", secure=cfg.secure_cookies)
         return response
 
     # --- the room -------------------------------------------------------------------------
@@ -163,8 +167,8 @@ def register(app: Flask, panel: Panel):
         return jsonify(ok=True, message=answer["message"], status=answer["status"])
 
 
-def _login_limit(panel: Panel, key: str):
-    wait = panel.logins.retry_after(key) or panel.logins_total.retry_after("all")
+def _backoff(panel: Panel, key: str):
+    wait = panel.logins.wait(key)
     if wait:
         raise ApiError(429, f"too many wrong passphrases: try again in {math.ceil(wait)} s", wait)
 
@@ -181,7 +185,7 @@ def _still_allowed(panel: Panel):
     if auth:
         token = auth.partition(" ")[2].strip()
         return lambda: panel.credentials.check_token(token)
-    session_id = request.cookies.get(SESSION_COOKIE)
+    session_id = request.cookies.get(panel.session_cookie)
     return lambda: panel.sessions.find(session_id, panel.credentials.version()) is not None
 
 

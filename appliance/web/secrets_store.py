@@ -22,8 +22,12 @@ from typing import Optional
 
 PASSPHRASE_FILE = "web-passphrase.json"
 TOKEN_FILE = "web-token.json"
-MIN_PASSPHRASE = 6
+MIN_PASSPHRASE = 10
 MAX_PASSPHRASE = 1024
+MIN_SCORE = 3        # zxcvbn's scale 0-4; 3 = about 10^8 guesses or more
+ESTIMATE_CHARS = 100  # zxcvbn's cost grows with length; past this a passphrase is long anyway
+# words that make a passphrase easy to guess on this box in particular
+OWN_WORDS = ("therapy", "room", "music", "panel", "appliance", "clinic", "welcome")
 # scrypt cost: 16 MiB and roughly 0.1 s on a Pi 4 per try; with the login rate limit that
 # keeps guessing slow even for a short PIN
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -38,14 +42,31 @@ def _scrypt(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
                           maxmem=128 * r * n * 2, dklen=32)
 
 
-def check_new_passphrase(passphrase: str) -> str:
+def check_new_passphrase(passphrase: str, own_words=()) -> str:
+    """The passphrase as it will be stored, or PassphraseError saying why it is refused.
+
+    Strength is judged by zxcvbn (Dropbox's estimator: dictionaries, keyboard walks, dates,
+    repeats, l33t): a guest could try tens of thousands of guesses a day from many phones, so
+    a 6-digit PIN or 'password123' would fall; three or four unrelated words do not.
+    """
     passphrase = passphrase.strip("\r\n")
     if len(passphrase) < MIN_PASSPHRASE:
-        raise PassphraseError(f"the passphrase must have at least {MIN_PASSPHRASE} characters")
+        raise PassphraseError(f"the passphrase must have at least {MIN_PASSPHRASE} characters "
+                              f"(this one has {len(passphrase)})")
     if len(passphrase) > MAX_PASSPHRASE:
         raise PassphraseError(f"the passphrase must have at most {MAX_PASSPHRASE} characters")
     if "\0" in passphrase:
         raise PassphraseError("the passphrase must not contain a NUL character")
+    from zxcvbn import zxcvbn  # its dictionaries load on first use: only for a new passphrase
+    verdict = zxcvbn(passphrase[:ESTIMATE_CHARS], user_inputs=[*OWN_WORDS, *own_words])
+    if verdict["score"] < MIN_SCORE:
+        feedback = verdict.get("feedback") or {}
+        why = (feedback.get("warning") or "it is easy to guess").rstrip(".")
+        tips = " ".join(feedback.get("suggestions") or ())
+        raise PassphraseError(
+            f"the passphrase is too weak: {why[0].lower()}{why[1:]} (about "
+            f"10^{verdict['guesses_log10']:.0f} guesses). {tips + ' ' if tips else ''}"
+            "Three or four unrelated words, or 10 or more random characters, are strong")
     return passphrase
 
 
@@ -69,8 +90,8 @@ def write_atomic(path: Path, data: bytes):
         os.close(dir_fd)
 
 
-def set_passphrase(state_dir: Path, passphrase: str):
-    passphrase = check_new_passphrase(passphrase)
+def set_passphrase(state_dir: Path, passphrase: str, own_words=()):
+    passphrase = check_new_passphrase(passphrase, own_words)
     salt = secrets.token_bytes(16)
     record = {"kdf": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": salt.hex(),
               "hash": _scrypt(passphrase, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P).hex()}

@@ -5,7 +5,8 @@
   var PHASES = { idle: "Ready", ambient: "Ambient", welcome: "Welcome", active: "Active",
     receptive: "Receptive", reflection: "Reflection" };
   var LENGTHS = [5, 10, 15, 20, 25, 30, 40, 45, 60, 90];
-  var csrf = readCookie("panel_csrf");
+  // behind HTTPS the cookies carry the __Host- prefix (bound to this host and port)
+  var csrf = readCookie("__Host-panel_csrf") || readCookie("panel_csrf");
   var status = null, statusAt = 0, source = null, info = null, retryTimer = null;
 
   function readCookie(name) {
@@ -22,8 +23,8 @@
     var reason = (error || "").charAt(0).toUpperCase() + (error || "").slice(1);
     if (code === 0) return "Cannot reach the room's box. Check the Wi-Fi and try again.";
     if (code === 400) return "That did not work. " + reason;
-    if (code === 401) return error === "wrong passphrase" ? "Wrong passphrase. Try again."
-      : "Please log in again.";
+    if (code === 401) return /^wrong passphrase/.test(error || "") ? "Wrong passphrase. Try again"
+      + (retryAfter ? " in " + retryAfter + " seconds." : ".") : "Please log in again.";
     if (code === 403) return "Refused by a security check. Reload the page and try again.";
     if (code === 409) return "Not now. " + reason;
     if (code === 413) return "That request was too large.";
