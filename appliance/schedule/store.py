@@ -2,9 +2,10 @@
 
 A save writes a temp file, fsyncs it, renames it over schedule.json and fsyncs the
 directory (appliance.atomic); then the same content becomes schedule.json.bak the same way.
-A power cut at any moment leaves either the old or the new schedule.json whole. A schedule.json that cannot be
-read (a bad disk, a hand edit) is moved aside to schedule.json.corrupt-<time>, reported, and
-the last good copy (schedule.json.bak) is used instead; nothing else stops.
+A power cut at any moment leaves either the old or the new schedule.json whole. A
+schedule.json that cannot be read (a bad disk, a hand edit) is moved aside to
+schedule.json.corrupt-<time>, reported, and the last good copy (schedule.json.bak) is used
+instead; nothing else stops.
 
 schedule-acted.json (ActedStore) remembers which session on which date the schedule has
 already acted on, so a restart inside a pre-session window does not start the ambient again.
