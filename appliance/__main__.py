@@ -195,8 +195,9 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
         s.set_defaults(func=_verb(name, names))
     if wanted in OWN:
         return p
-    # the room's sound (cards, a test tone), then each adapter's own subcommands (its cli.py)
-    for name in ("audio",) + ADAPTERS:
+    # the room's sound (cards, a test tone), client profiles, then each adapter's own
+    # subcommands (its cli.py)
+    for name in ("audio", "profiles") + ADAPTERS:
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
 

@@ -210,7 +210,8 @@ def test_a_verb_that_only_talks_to_the_socket_imports_nothing_of_the_daemon(tmp_
                 if line.startswith("import time:")}
     for heavy in ("vlc", "flask", "waitress", "paho", "gpiozero", "numpy", "socketserver",
                   "tomllib", "appliance.config", "appliance.engine", "appliance.daemon",
-                  "appliance.session", "appliance.control", "appliance.schema"):
+                  "appliance.session", "appliance.control", "appliance.schema",
+                  "appliance.profiles"):
         assert heavy not in imported, f"`appliance status` imports {heavy}"
 
 

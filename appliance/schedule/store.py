@@ -1,10 +1,11 @@
 """One-off sessions kept in the state directory, safe across power cuts.
 
 A save writes a temp file, fsyncs it, renames it over schedule.json and fsyncs the
-directory; then the same content becomes schedule.json.bak the same way. A power cut at any
-moment leaves either the old or the new schedule.json whole. A schedule.json that cannot be
-read (a bad disk, a hand edit) is moved aside to schedule.json.corrupt-<time>, reported, and
-the last good copy (schedule.json.bak) is used instead; nothing else stops.
+directory (appliance.atomic); then the same content becomes schedule.json.bak the same way.
+A power cut at any moment leaves either the old or the new schedule.json whole. A
+schedule.json that cannot be read (a bad disk, a hand edit) is moved aside to
+schedule.json.corrupt-<time>, reported, and the last good copy (schedule.json.bak) is used
+instead; nothing else stops.
 
 schedule-acted.json (ActedStore) remembers which session on which date the schedule has
 already acted on, so a restart inside a pre-session window does not start the ambient again.
@@ -20,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional
 
+from ..atomic import write_atomic
 from ..verbs import TABLE, check_label, number_problem
 from .plan import UTC, Slot
 
@@ -121,31 +123,13 @@ class OneOffStore:
         text = json.dumps({"version": VERSION, "sessions": [to_json(s) for s in slots]},
                           indent=1)
         for target in (self.path, self.backup):
-            _write_atomically(target, text)
+            write_atomic(target, text.encode("utf-8"))
 
     def _remove_stray_temp_files(self):
         """Left by a power cut between write and rename: the real file is still whole."""
         for stray in self.dir.glob(".schedule*.tmp"):  # this file's and ACTED_FILE's
             log.info("removing %s, left by an interrupted save", stray)
             stray.unlink(missing_ok=True)
-
-
-def _write_atomically(target: Path, text: str):
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)  # the rename itself survives a power cut
-    finally:
-        os.close(fd)
 
 
 ACTED_FILE = "schedule-acted.json"
@@ -179,7 +163,7 @@ class ActedStore:
     def save(self, acted: dict):
         """Raises OSError when the disk refuses; the old file stays whole."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.path, json.dumps(
+        write_atomic(self.path, json.dumps(
             {"version": VERSION, "acted": {key: {"end": end.isoformat(), "note": note}
                                            for key, (end, note) in sorted(acted.items())}},
-            indent=1))
+            indent=1).encode("utf-8"))

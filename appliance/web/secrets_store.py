@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from ..atomic import write_atomic
+
 PASSPHRASE_FILE = "web-passphrase.json"
 TOKEN_FILE = "web-token.json"
 MIN_PASSPHRASE = 10
@@ -68,26 +70,6 @@ def check_new_passphrase(passphrase: str, own_words=()) -> str:
             f"10^{verdict['guesses_log10']:.0f} guesses). {tips + ' ' if tips else ''}"
             "Three or four unrelated words, or 10 or more random characters, are strong")
     return passphrase
-
-
-def write_atomic(path: Path, data: bytes):
-    """Write `path` so a power cut leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def set_passphrase(state_dir: Path, passphrase: str, own_words=()):
