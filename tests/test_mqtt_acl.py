@@ -55,7 +55,7 @@ def test_one_room_with_the_readme_acl_cannot_be_driven_or_forged_by_a_guest(
                                login=("guest", "guest phone"))
     with room:
         online(ha, "room-1")
-        ha.wait_for(lambda m: states(ha, "room-1") and len(_discovery(m)) == 7,
+        ha.wait_for(lambda m: states(ha, "room-1") and len(_discovery(m)) == 8,
                     what="the room's state and its discovery under the ACL")
         viewer.wait_for(lambda m: states(viewer, "room-1"), what="the viewer may read")
         # both try to drive the room and to forge what everybody else sees
@@ -141,7 +141,7 @@ def test_home_assistants_birth_resends_discovery_at_most_once_a_minute(
     room = room_factory(extra=mqtt_section(broker.port, "room-1"))
     with room:
         online(sub, "room-1")
-        sub.wait_for(lambda m: len(_discovery(m)) == 7, what="discovery at connect")
+        sub.wait_for(lambda m: len(_discovery(m)) == 8, what="discovery at connect")
         adapter = room.daemon.adapters["mqtt"]
 
         def births(count):
@@ -149,7 +149,7 @@ def test_home_assistants_birth_resends_discovery_at_most_once_a_minute(
                 sub.client.publish("homeassistant/status", "online").wait_for_publish(5)
             _sync(sub, room, len(results(sub, "room-1")))
         births(10)  # a client repeating HA's birth message
-        assert len(_discovery(sub.messages)) == 7
+        assert len(_discovery(sub.messages)) == 8
         later = time.monotonic() + 61
         adapter.clock = lambda: later  # a minute on
         births(1)

@@ -170,7 +170,7 @@ def test_discovery_one_device_per_room_with_unique_ids():
         assert json.loads(receptive["payload_press"]) == {"minutes": 20}
         return [cfg["unique_id"] for cfg in configs]
     a, b, other_clinic = ids("room-1"), ids("room-2"), ids("room-1", "clinic/north")
-    assert len(set(a)) == 7
+    assert len(set(a)) == 8
     assert not set(a) & set(b) and not set(a) & set(other_clinic)
 
 

@@ -56,12 +56,12 @@ def test_a_stale_clock_is_not_acted_on_until_ntp_sets_it(tmp_path):
         assert scheduler.run_once() == CLOCK_POLL_S
         clock.advance(CLOCK_POLL_S)
     assert room.by_schedule() == [], "the ambient of a wrong slot started on a stale clock"
-    assert room.faults["schedule"].startswith("waiting for the clock")
-    assert 'trust_clock = "always"' in room.faults["schedule"]
+    assert room.faults["clock"].startswith("waiting for the clock")
+    assert 'trust_clock = "always"' in room.faults["clock"]
     probe.synced = True
     clock.jump(at("2026-12-01T14:00"))
     scheduler.run_once()
-    assert room.by_schedule() == [] and "schedule" not in room.faults
+    assert room.by_schedule() == [] and "clock" not in room.faults
     assert scheduler.jumps == 1
 
 
@@ -176,9 +176,12 @@ def test_the_room_says_it_is_waiting_for_the_clock(room_factory, monkeypatch):
     monkeypatch.setattr(schedule_adapter, "Scheduler", partial(Scheduler, synced=lambda: False))
     room = room_factory(extra='[schedule]\ntimezone = "UTC"\n')
     with room:
-        status = room.wait_for(lambda s: "schedule" in s["faults"], timeout=5,
+        status = room.wait_for(lambda s: "clock" in s["faults"], timeout=5,
                                what="the clock fault")
-        assert status["faults"]["schedule"].startswith("waiting for the clock")
+        assert status["faults"]["clock"].startswith("waiting for the clock")
         from appliance.__main__ import format_status
-        assert "FAULT schedule: waiting for the clock" in format_status(status)
+        assert "FAULT clock: waiting for the clock" in format_status(status)
+        # MQTT and Home Assistant get the fault's name (never its text)
+        from appliance.mqtt.messages import state_payload
+        assert "clock" in json.loads(state_payload(room.engine.status(), 0.0, 0.0))["faults"]
         assert room.ask("welcome")["ok"], "the room must still work from its buttons and panel"

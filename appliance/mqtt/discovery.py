@@ -52,6 +52,12 @@ def discovery_messages(discovery_prefix: str, prefix: str, room_id: str, room_na
             "device_class": "problem", "entity_category": "diagnostic",
             "value_template": "{{ 'ON' if 'logins' in (value_json.faults or []) else 'OFF' }}",
             "icon": "mdi:shield-alert"}),
+        ("binary_sensor", "waiting_for_clock", {
+            # on while the schedule waits for NTP before acting on the clock (schedule/clock.py)
+            "name": "Waiting for the clock", "state_topic": topics.state,
+            "device_class": "problem", "entity_category": "diagnostic",
+            "value_template": "{{ 'ON' if 'clock' in (value_json.faults or []) else 'OFF' }}",
+            "icon": "mdi:clock-alert"}),
         ("number", "volume", {
             "name": "Volume", "state_topic": topics.state,
             "value_template": "{{ value_json.volume }}",

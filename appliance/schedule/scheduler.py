@@ -336,5 +336,11 @@ class Scheduler:
             self._problems[kind] = message
         else:
             self._problems.pop(kind, None)
-        self.engine.report_fault("schedule", "; ".join(self._problems.values()) or None)
+        if kind == "clock":
+            # a fault line of its own: MQTT and Home Assistant carry fault names, never the
+            # text, and "waiting for the clock" must reach them too
+            self.engine.report_fault("clock", message)
+            return
+        self.engine.report_fault("schedule", "; ".join(
+            text for name, text in self._problems.items() if name != "clock") or None)
 
