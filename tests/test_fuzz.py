@@ -123,6 +123,35 @@ def test_mqtt_messages_never_raise_in_pahos_thread(web_panel, caplog):
     assert engine.submit(parse_cmd(TOPICS, "therapy-room/room-1/cmd/quiet", b"")[1]).wait(5)
 
 
+# --- control-socket lines (what `appliance VERB` and scripts send) ---------------------------
+
+def _lines():
+    import json
+    verbs = st.sampled_from(["status", "welcome", "receptive", "volume", "quiet", "button",
+                             "schedule", "test-stall-engine", "x"]) | st.text(max_size=12)
+    requests = st.fixed_dictionaries({"verb": verbs}, optional={"args": JSON_ISH})
+    as_json = (requests | JSON_ISH).map(lambda v: json.dumps(v, allow_nan=True).encode())
+    return as_json | _payloads()
+
+
+@pytest.mark.fast
+def test_control_socket_lines_get_an_answer_never_an_exception(web_panel, caplog):
+    from appliance.control import ControlSocket
+    web = web_panel()
+    control = ControlSocket(web.context.verbs, web.state_dir / "unused.sock")  # not bound
+
+    @FAST
+    @given(line=_lines())
+    def answered(line):
+        answer = control.answer(line)
+        assert answer["ok"] in (True, False)
+        if not answer["ok"]:
+            assert answer["kind"] and answer["error"] and "\n" not in answer["error"]
+    answered()
+    _no_traceback(caplog)
+    assert control.answer(b'{"verb": "status"}')["ok"]
+
+
 # --- M3U files ------------------------------------------------------------------------------
 
 LINE = (st.sampled_from(["#EXTM3U", "#EXTINF:-1,Title", "#EXTINF:", "#EXTINF:5,", "tone.wav",
