@@ -77,7 +77,7 @@ def test_a_sync_that_lands_inside_a_window_starts_the_ambient_at_once(tmp_path):
     probe.synced = False  # the time server goes away later: the clock stays set
     clock.advance(60)
     scheduler.run_once()
-    assert "schedule" not in room.faults
+    assert "clock" not in room.faults
 
 
 @pytest.mark.fast

@@ -208,12 +208,12 @@ def test_a_boot_at_1970_then_ntp_jumps_to_now(tmp_path):
     scheduler, room, clock = make(tmp_path, "1970-01-01T01:00:05")  # a Thursday, 00:00:05 UTC
     scheduler.config = ScheduleConfig(scheduler.timing, (weekly(days=range(7)),), ())
     assert scheduler.run_once() == CAP_S
-    assert "the clock is not set (1970-01-01 00:00 UTC)" in room.faults["schedule"]
+    assert "the clock is not set (1970-01-01 00:00 UTC)" in room.faults["clock"]
     clock.advance(20)
     clock.jump(at("2026-11-30T09:55"))
     sleep = scheduler.run_once()
     assert scheduler.jumps == 1
-    assert "schedule" not in room.faults
+    assert "clock" not in room.faults and "schedule" not in room.faults
     assert room.by_schedule() == [("09:55:00", "Ambient")], "one start, no burst of old ones"
     assert 0 < sleep <= CAP_S
 
