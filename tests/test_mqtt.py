@@ -185,7 +185,7 @@ def test_two_rooms_on_one_broker_stay_apart_and_are_discovered(room_factory, mos
         mine = [c for c in configs if room_id.replace("-", "_") in c["unique_id"]
                 or room_id in c["unique_id"]]
         assert sorted(c["unique_id"].rsplit("_", 1)[-1] for c in mine) == sorted(
-            ["phase", "left", "logins", "volume", "welcome", "quiet", "receptive"])
+            ["phase", "left", "logins", "clock", "volume", "welcome", "quiet", "receptive"])
         assert len({json.dumps(c["device"], sort_keys=True) for c in mine}) == 1
         volume = next(c for c in mine if c["unique_id"].endswith("_volume"))
         assert volume["command_topic"] == f"therapy-room/{room_id}/cmd/volume"

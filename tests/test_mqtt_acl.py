@@ -153,7 +153,7 @@ def test_home_assistants_birth_resends_discovery_at_most_once_a_minute(
         later = time.monotonic() + 61
         adapter.clock = lambda: later  # a minute on
         births(1)
-        sub.wait_for(lambda m: len(_discovery(m)) == 14, what="discovery again a minute on")
+        sub.wait_for(lambda m: len(_discovery(m)) == 16, what="discovery again a minute on")
         births(10)
         assert len(_discovery(sub.messages)) == 14
 

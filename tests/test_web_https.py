@@ -40,6 +40,10 @@ def readme_caddyfile(panel_port: int, https_port: int, storage: Path) -> str:
                                f"\thttp_port {_free_port()}\n", 1)
 
 
+class _PortTaken(Exception):
+    pass
+
+
 @pytest.fixture
 def caddy(tmp_path):
     if not shutil.which("caddy"):
@@ -47,6 +51,14 @@ def caddy(tmp_path):
     procs = []
 
     def start(panel_port):
+        for _ in range(3):  # the free port may be taken again before caddy binds it
+            try:
+                return _start(panel_port)
+            except _PortTaken:
+                continue
+        raise AssertionError("caddy found no free port in 3 tries")
+
+    def _start(panel_port):
         port = _free_port()
         conf = tmp_path / "Caddyfile"
         conf.write_text(readme_caddyfile(panel_port, port, tmp_path / "caddy"))
@@ -67,7 +79,11 @@ def caddy(tmp_path):
                         return port, context
                 except (OSError, ssl.SSLError):
                     pass
-            assert proc.poll() is None, (tmp_path / "caddy.log").read_text()
+            if proc.poll() is not None:
+                text = (tmp_path / "caddy.log").read_text()
+                if "address already in use" in text:
+                    raise _PortTaken()
+                raise AssertionError(text)
             time.sleep(0.1)
         raise AssertionError("caddy did not come up: " + (tmp_path / "caddy.log").read_text())
     yield start
