@@ -96,10 +96,16 @@ def service(pulse, tones, tmp_path, notify_socket):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)
     proc.socket_path = config.parent / "run" / "control.sock"
+    # read the log as it comes: an undrained pipe that fills would block the daemon's logging
+    proc.log_lines = []
+    proc.log_reader = threading.Thread(target=lambda: proc.log_lines.extend(proc.stderr),
+                                       daemon=True)
+    proc.log_reader.start()
     yield proc
     if proc.poll() is None:
         proc.kill()
     proc.wait(10)
+    proc.log_reader.join(5)
     proc.stderr.close()
 
 
@@ -155,7 +161,8 @@ def test_a_watchdog_kill_logs_every_threads_traceback(service, notify_socket):
     assert not notify_socket.times("WATCHDOG=1", after=stalled + STALE_S + 0.5)
     service.send_signal(signal.SIGABRT)  # what systemd sends (WatchdogSignal=SIGABRT)
     assert service.wait(10) == -signal.SIGABRT
-    log = service.stderr.read()
+    service.log_reader.join(5)
+    log = "".join(service.log_lines)
     assert "the engine thread has not turned for" in log
     assert "Fatal Python error: Aborted" in log
     # main, engine, control socket: every Python thread's stack, the hung one included
