@@ -176,11 +176,11 @@ def test_two_rooms_on_one_broker_stay_apart_and_are_discovered(room_factory, mos
         def discovery(m):
             return [(t, x) for _, t, x, _r in m if t.startswith("homeassistant/")
                     and t.endswith("/config")]
-        first = sub.wait_for(lambda m: len(discovery(m)) >= 14 and discovery(m),
+        first = sub.wait_for(lambda m: len(discovery(m)) >= 16 and discovery(m),
                              what="discovery for both rooms")
-    configs = [json.loads(x) for _, x in first[:14]]
+    configs = [json.loads(x) for _, x in first[:16]]
     ids = [c["unique_id"] for c in configs]
-    assert len(set(ids)) == 14
+    assert len(set(ids)) == 16
     for room_id in ("room-a", "room-b"):
         mine = [c for c in configs if room_id.replace("-", "_") in c["unique_id"]
                 or room_id in c["unique_id"]]
