@@ -21,7 +21,6 @@ from appliance.session import commands as c
 
 from .conftest import SilentAudio
 
-pytestmark = pytest.mark.fast
 
 
 class RecordingAudio(SilentAudio):
@@ -59,6 +58,7 @@ def engine(audio, **options):
     return e
 
 
+@pytest.mark.fast
 def test_a_flood_of_commands_is_refused_past_the_bound_not_queued():
     gate = threading.Event()
     audio = RecordingAudio(block=gate)
@@ -72,6 +72,7 @@ def test_a_flood_of_commands_is_refused_past_the_bound_not_queued():
     e.shutdown(fade_s=0.05)
 
 
+@pytest.mark.fast
 def test_events_tell_phase_changes_and_who_asked():
     e = engine(RecordingAudio())
     events = []
@@ -86,6 +87,7 @@ def test_events_tell_phase_changes_and_who_asked():
     assert any(ev.get("source") == "panel" and not ev["accepted"] for ev in events)
 
 
+@pytest.mark.fast
 def test_a_failing_subscriber_does_not_stop_the_room():
     e = engine(RecordingAudio())
     e.subscribe(lambda status: 1 / 0)
@@ -95,6 +97,7 @@ def test_a_failing_subscriber_does_not_stop_the_room():
     e.shutdown(fade_s=0.05)
 
 
+@pytest.mark.fast
 def test_a_dead_engine_is_loud_answers_everyone_and_refuses_what_comes():
     gate = threading.Event()
     audio = RecordingAudio(fail_on_play=True, block=gate)
@@ -118,6 +121,7 @@ def test_a_dead_engine_is_loud_answers_everyone_and_refuses_what_comes():
         late.result()
 
 
+@pytest.mark.slow
 def test_a_stuck_engine_shows_in_status_and_refuses_commands():
     gate = threading.Event()
     e = engine(RecordingAudio(block=gate), stuck_after_s=2.5)  # play() hangs, as libVLC might
@@ -135,6 +139,7 @@ def test_a_stuck_engine_shows_in_status_and_refuses_commands():
     assert e.shutdown(fade_s=0.05)
 
 
+@pytest.mark.fast
 def test_a_shutdown_request_is_not_lost_when_the_inbox_is_full():
     gate = threading.Event()
     audio = RecordingAudio(block=gate)
@@ -148,6 +153,7 @@ def test_a_shutdown_request_is_not_lost_when_the_inbox_is_full():
     assert audio.silenced.is_set()
 
 
+@pytest.mark.fast
 def test_faults_reported_by_adapters_show_in_status():
     e = engine(RecordingAudio())
     seen = []
@@ -162,6 +168,7 @@ def test_faults_reported_by_adapters_show_in_status():
     assert any(s.faults for s in seen)
 
 
+@pytest.mark.fast
 def test_levels_are_equal_decibel_steps_and_libvlc_volume_is_cubic():
     assert [level_to_db(x) for x in (100, 90, 80, 1)] == [0, -5, -10, -49.5]
     assert level_to_db(0) == SILENCE_DB
@@ -178,6 +185,7 @@ def test_levels_are_equal_decibel_steps_and_libvlc_volume_is_cubic():
     assert vlc_volume_for(+20.0) == 100  # never above 100 %, whatever is asked
 
 
+@pytest.mark.fast
 def test_a_newer_fade_starts_from_where_the_old_one_is():
     old = Ramp(-10, -50, t0=0, seconds=4, stop_at_end=True)
     now = 1.0
@@ -186,6 +194,7 @@ def test_a_newer_fade_starts_from_where_the_old_one_is():
     assert newer.level_at(now) == old.level_at(now)  # no jump at the hand-over
 
 
+@pytest.mark.fast
 def test_crossfading_decks_together_stay_under_the_cap():
     cap = -10.0
     levels = within_cap([-10.0, -10.0, -30.0], cap)
@@ -198,6 +207,7 @@ def test_crossfading_decks_together_stay_under_the_cap():
     assert within_cap([-40.0], cap) == [-40.0]
 
 
+@pytest.mark.fast
 def test_a_new_level_under_a_sounding_deck_keeps_it_where_it_was():
     ch = ChannelMix(fader=Ramp(-30, -30, 0, 0))
     deck = DeckMix(gain=Ramp(0, 0, 0, 0), sounding=True)
@@ -207,6 +217,7 @@ def test_a_new_level_under_a_sounding_deck_keeps_it_where_it_was():
     assert abs(deck_db(ch, deck, 1.0) - before) < 1e-9
 
 
+@pytest.mark.fast
 def test_nothing_new_starts_while_the_appliance_shuts_down():
     audio = RecordingAudio()
     e = engine(audio)

@@ -105,7 +105,7 @@ def _https(port, context, method, path, body=None, headers=None, source="127.0.0
         conn.close()
 
 
-@pytest.mark.fast
+@pytest.mark.slow
 def test_https_through_caddy_with_host_cookies_and_the_phones_own_address(
         served, caddy):  # noqa: F811
     panel = served(behind_proxy=True, secure_cookies=True)
@@ -141,7 +141,7 @@ def test_https_through_caddy_with_host_cookies_and_the_phones_own_address(
     assert status == 429
 
 
-@pytest.mark.fast
+@pytest.mark.slow
 def test_a_forwarded_address_is_believed_only_from_the_proxy(served):  # noqa: F811
     panel = served(behind_proxy=True, secure_cookies=True)
     codes = []

@@ -23,11 +23,11 @@ from appliance.web.secrets_store import PASSPHRASE_FILE, Credentials, set_passph
 
 from .conftest import PANEL_PASSPHRASE, adapter_context, write_config
 
-pytestmark = pytest.mark.fast
 
 # --- config ----------------------------------------------------------------------------------
 
 
+@pytest.mark.fast
 def test_no_web_section_means_no_panel_and_disabled_means_off():
     problems = Problems()
     assert parse({}, problems, None) is None
@@ -36,6 +36,7 @@ def test_no_web_section_means_no_panel_and_disabled_means_off():
     assert problems == []
 
 
+@pytest.mark.fast
 def test_every_web_config_problem_is_reported_at_once():
     problems = Problems()
     parse({"web": {"port": 70000, "sesion_hours": 2, "host": "my host", "threads": 8,
@@ -61,6 +62,7 @@ def _run(monkeypatch, capsys, argv, stdin=""):
     return code, out.out, out.err
 
 
+@pytest.mark.fast
 def test_set_passphrase_stores_only_a_salted_hash_readable_by_the_owner(
         config_file, monkeypatch, capsys):
     code, out, _ = _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
@@ -86,6 +88,7 @@ def test_set_passphrase_stores_only_a_salted_hash_readable_by_the_owner(
     ("test-room-2024", "too weak"),     # the room's own id, and a year
     ("aaaaaaaaaaaaaaaa", "too weak: repeats like \"aaa\" are easy to guess"),
 ])
+@pytest.mark.fast
 def test_a_weak_passphrase_is_refused_saying_why_and_the_old_one_kept(
         config_file, monkeypatch, capsys, weak, says):
     _run(monkeypatch, capsys, ["set-passphrase", "--config", str(config_file)],
@@ -96,6 +99,7 @@ def test_a_weak_passphrase_is_refused_saying_why_and_the_old_one_kept(
     assert Credentials(config_file.parent / "state").check_passphrase("lantern orbit maple")
 
 
+@pytest.mark.fast
 def test_the_passphrase_setup_sh_makes_is_always_strong_enough():
     import re
     import secrets
@@ -110,6 +114,7 @@ def test_the_passphrase_setup_sh_makes_is_always_strong_enough():
         assert check_new_passphrase(made) == made
 
 
+@pytest.mark.fast
 def test_api_token_is_printed_once_and_stored_hashed(config_file, monkeypatch, capsys):
     code, out, err = _run(monkeypatch, capsys, ["api-token", "--config", str(config_file)])
     token = out.strip()
@@ -131,6 +136,7 @@ def _context(engine, state_dir, **web):
     return replace(context, room=replace(context.room, state_dir=state_dir))
 
 
+@pytest.mark.slow
 def test_without_a_passphrase_the_panel_says_why_and_takes_one_set_while_running(
         web_panel, tmp_path, caplog):
     engine = web_panel().engine
@@ -189,6 +195,7 @@ def _request(panel, method, path, body=None, headers=None):
         conn.close()
 
 
+@pytest.mark.fast
 def test_waitress_serves_the_page_and_stops_cleanly(served):
     panel = served()
     status, body, _ = _request(panel, "GET", "/")
@@ -202,6 +209,7 @@ def test_waitress_serves_the_page_and_stops_cleanly(served):
         socket.create_connection((panel.host, panel.port), timeout=1).close()
 
 
+@pytest.mark.fast
 def test_waitress_refuses_a_huge_body_before_the_app_reads_it(served):
     panel = served()
     with socket.create_connection((panel.host, panel.port), timeout=5) as s:
@@ -211,6 +219,7 @@ def test_waitress_refuses_a_huge_body_before_the_app_reads_it(served):
     assert head.startswith(b"HTTP/1.1 413")
 
 
+@pytest.mark.slow
 def test_a_client_trickling_bytes_is_dropped_while_others_are_served(served):
     panel = served(request_timeout_s=1)
     slow = socket.create_connection((panel.host, panel.port), timeout=5)
@@ -243,6 +252,7 @@ def test_a_client_trickling_bytes_is_dropped_while_others_are_served(served):
     assert dropped_after < 5
 
 
+@pytest.mark.fast
 def test_the_panel_stops_promptly_with_a_live_page_open(served):
     panel = served()
     status, body, answer = _request(panel, "POST", "/api/login",
@@ -264,6 +274,7 @@ def test_the_panel_stops_promptly_with_a_live_page_open(served):
         conn.close()
 
 
+@pytest.mark.fast
 def test_a_port_in_use_is_reported_and_the_room_runs_on(web_panel):
     env = web_panel()
     with socket.socket() as taken:
