@@ -111,8 +111,6 @@ class Engine:
         self._shutdown_fade: Optional[float] = None
         self._handling: Optional[Pending] = None
         self.stopped = threading.Event()
-        #: time.monotonic() of the loop's last turn (at least once a second): the watchdog's
-        self.heartbeat = time.monotonic()
         # until the engine thread has built the first one: no audio is read off its thread
         self._status = self._build_status(clock(), channels=False)
 
@@ -262,7 +260,6 @@ class Engine:
         shutdown_at: Optional[float] = None
         published = (self._faults_version, self._notices)
         while True:
-            self.heartbeat = time.monotonic()
             now = self.clock()
             wake = [t for t in (session.next_wakeup(self.state), audio_wake, shutdown_at)
                     if t is not None]

@@ -1,8 +1,8 @@
 """systemd's notify protocol: READY=1, STOPPING=1, and WATCHDOG=1 only while the engine turns.
 
-The engine thread sets `engine.heartbeat` (time.monotonic()) on every turn of its loop, and
-the loop wakes at least once a second. The main thread pings systemd's watchdog only while
-that heartbeat is fresh: a hung engine thread (a deadlock, a stuck libVLC call) stops the
+The engine thread builds a new status snapshot on every turn of its loop (`built_at`, on the
+engine's monotonic clock), and the loop wakes at least once a second. The main thread pings
+systemd's watchdog only while that snapshot is fresh: a hung engine thread (a deadlock, a stuck libVLC call) stops the
 pings, systemd sends WatchdogSignal (SIGABRT), PYTHONFAULTHANDLER prints every thread's
 traceback into the journal, and Restart= starts the room again.
 """
@@ -86,7 +86,8 @@ def for_daemon(daemon, env: Mapping[str, str] = os.environ) -> Watchdog:
     if env.get(TEST_HOOKS_ENV) == "1":
         daemon.registry.offer("test", {"test-stall-engine":
                                        lambda args: stall_engine(daemon.engine, args)})
-    return Watchdog(lambda: daemon.engine.heartbeat, watchdog_usec(env))
+    # the snapshot's time is the engine's heartbeat (the same stamp its stuck check reads)
+    return Watchdog(lambda: daemon.engine.status().built_at, watchdog_usec(env))
 
 
 def stall_engine(engine, args: dict) -> dict:
