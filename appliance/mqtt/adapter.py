@@ -145,7 +145,8 @@ class MqttAdapter:
     def _on_connect_fail(self, client, userdata):
         why = client.last_error
         if isinstance(why, ssl.SSLError):
-            text = f"TLS error with broker {self.broker}: {why.reason or why}"
+            text = (f"TLS error with broker {self.broker}: {why.reason or why}"
+                    f"{self._no_cert_hint()}")
         elif isinstance(why, ConnectionRefusedError):
             text = f"broker {self.broker} is not reachable (connection refused)"
         else:
@@ -164,7 +165,16 @@ class MqttAdapter:
         elif self._fault is None or "refused" not in self._fault:
             # e.g. TLS 1.3: the broker rejects a missing client certificate after the handshake
             self._set_fault(f"broker {self.broker} closed the connection before accepting it "
-                            f"({why}); retrying")
+                            f"({why}){self._no_cert_hint()}; retrying")
+
+    def _no_cert_hint(self) -> str:
+        """TLS 1.3 refuses a missing client certificate after the handshake: the broker's
+        alert ("certificate required") or a bare EOF reaches us, whichever wins the race. Say
+        what the room lacks either way."""
+        if self.cfg.tls is not None and self.cfg.tls.certfile is None:
+            return ("; this room has no client certificate (mqtt.tls.certfile), if the broker "
+                    "wants one")
+        return ""
 
     def _on_log(self, client, userdata, level, text):
         """paho's own log: its socket errors go into the fault text (said once there), bugs in
