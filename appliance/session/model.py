@@ -19,6 +19,12 @@ CHANNELS = (AMBIENT_CH, FOREGROUND_CH)
 class Track:
     path: str
     title: str
+    # what the track analysis knows (appliance analyse; None: not known yet). The core plans
+    # with these, so they travel with the track instead of being looked up on the engine thread
+    seconds: Optional[float] = None
+    bpm: Optional[float] = None
+    energy: Optional[float] = None  # 0 (calm) - 1 (lively), from tempo and loudness
+    gain_db: float = 0.0  # matched loudness (audio.normalise): added to the level, capped
 
 
 @dataclass(frozen=True)
