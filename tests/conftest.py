@@ -1,6 +1,7 @@
 """Shared fixtures: the sinks the tests listen through, tone tracks, configs, a running room."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -30,6 +31,7 @@ NEEDS = (("browser_page", "browser"), ("mosquitto", "broker"), ("pulse", "sound"
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups it is given here
 def pytest_collection_modifyitems(config, items):
     """Every test carries a kind (its own marker, else its module's), and the right one for
     the fixtures it uses."""
@@ -46,6 +48,41 @@ def pytest_collection_modifyitems(config, items):
             wrong.append(f"{item.nodeid}: marked {sorted(set(kinds))}: one kind only")
     if wrong:
         raise pytest.UsageError("test kinds are wrong:\n  " + "\n  ".join(wrong))
+    for item in items:
+        # pytest-xdist --dist loadgroup: the listening tests take turns on one worker (each
+        # worker has its own sinks, but two rooms playing at once would load the cores twice);
+        # the rest go file by file, so a module's fixtures and its tests' order hold
+        sound = item.get_closest_marker("sound") is not None
+        item.add_marker(pytest.mark.xdist_group("sound" if sound else item.path.name))
+
+
+def pytest_collection_finish(session):
+    """A pytest that ignores the groups (a newer one than pytest-xdist knows) would play two
+    rooms at once and split a module's ordered tests: say so instead of running like that."""
+    if session.config.getvalue("loadgroup") and any("@" not in i.nodeid for i in session.items):
+        raise pytest.UsageError("pytest-xdist did not apply the test groups (tests/conftest.py):"
+                                " check the pytest / pytest-xdist versions in pyproject.toml")
+
+
+def _run_lock(name: str):
+    """A lock file shared by every worker of this run (xdist gives them one run id)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    path = Path(tempfile.gettempdir()) / f"appliance-tests-{run}.{name}"
+    return open(path, "a+")
+
+
+@pytest.fixture(autouse=True)
+def _take_turns(request):
+    """Tests marked `alone` (a listening test with both cores loaded on purpose) run with
+    nothing else going on; the others share. The gate stops new tests from starting while an
+    `alone` test waits for the running ones to finish."""
+    alone = request.node.get_closest_marker("alone") is not None
+    with _run_lock("gate") as gate, _run_lock("run") as run:
+        fcntl.flock(gate, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        fcntl.flock(run, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if not alone:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+        yield
 
 
 def _checkout_files() -> dict:

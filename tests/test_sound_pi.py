@@ -162,6 +162,7 @@ def _gaps(rec, start, end, width=0.005):
             if db < steady - 3.0]
 
 
+@pytest.mark.alone
 @pytest.mark.parametrize("sink", ["alsa"], indirect=True)
 def test_no_underrun_at_the_default_buffer_with_both_cores_busy(daemon, recorder):
     """The rig's default PCM has the buffer the appliance's own mixer gets by default on a Pi
