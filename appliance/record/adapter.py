@@ -228,24 +228,30 @@ class RecordAdapter:
 
     def sessions(self, args: dict) -> dict:
         since = args.get("since")
+        profiles = self._profiles()
         with _reader(self.path) as conn:
             rows = reading.sessions(conn, args.get("client"),
                                     None if since is None else _since(since),
                                     args.get("limit", 20))
-            return {"sessions": rows, "clients": reading.clients(conn)}
+            clients = [dict(entry, course=getattr(profiles.get(entry["client"]), "course",
+                                                  None))
+                       for entry in reading.clients(conn)]
+        return {"sessions": rows, "clients": clients}
 
     def course(self, args: dict) -> dict:
         from ..errors import InvalidArgument
-        from ..profiles.store import ProfileStore
         code = args.get("client")
         if code is None:
             raise InvalidArgument("record course: missing client", "client")
+        profile = self._profiles().get(code)
+        with _reader(self.path) as conn:
+            return {"course": reading.course(conn, code, profile, DEFAULT_REVIEW_EVERY)}
+
+    def _profiles(self) -> dict:
+        from ..profiles.store import ProfileStore
         store = ProfileStore(self.context.room.state_dir)
         with store.locked():
-            profiles, _ = store.load()
-        with _reader(self.path) as conn:
-            return {"course": reading.course(conn, code, profiles.get(code),
-                                             DEFAULT_REVIEW_EVERY)}
+            return store.load()[0]
 
 
 class _reader:
