@@ -268,6 +268,29 @@ def test_forget_leaves_nothing_of_the_client_in_the_files(tmp_path, monkeypatch,
 
 
 @pytest.mark.fast
+def test_forget_while_the_room_records_erases_the_session_in_the_room_too(tmp_path):
+    room = Room(tmp_path)
+    scripted_session(room, "ZQX-981")
+    room.choose("ZQX-981")
+    room.ask(c.Ambient(), source="panel", after_s=60)
+    deadline = time.monotonic() + 5
+    while len(room.sessions()) < 2:  # the new session is on the disk
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert db.forget(room.path, "ZQX-981") == 2
+    room.ask(c.Welcome(), source="panel", after_s=30)  # it goes on in the room ...
+    room.ask(c.End(), source="panel", after_s=30)
+    room.choose(None)
+    room.ask(c.End(), source="panel", after_s=30)
+    room.ask(c.Welcome(), source="panel", after_s=30)  # ... and the next one is recorded
+    room.stop()
+    assert [(s["client"], s["phases"][0]["phase"]) for s in room.sessions()] == [
+        (None, "welcome")]
+    for leftover in room.path.parent.iterdir():
+        assert b"ZQX-981" not in leftover.read_bytes(), leftover.name
+
+
+@pytest.mark.fast
 def test_the_record_never_names_a_client_in_a_log_line(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     state = tmp_path / "state"

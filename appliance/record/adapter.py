@@ -79,7 +79,10 @@ class RecordAdapter:
         self.engine.unsubscribe(self._on_event)
         self.engine.unsubscribe(self._on_status)
         if self._thread is not None:
-            self._queue.put(_STOP)
+            try:
+                self._queue.put(_STOP, timeout=2)
+            except queue.Full:
+                log.error("record: still writing a backlog at stop; the rest is lost")
             self._thread.join(5)
         if self.recorder is not None:
             self.recorder.conn.close()
@@ -158,10 +161,14 @@ class RecordAdapter:
                 rec.close(now, "stopped")
             rec.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            if rec.conn.in_transaction:
-                rec.conn.rollback()
-            rec.session, rec.client, rec.phase, rec._opener, rec.erased = saved
+            self._undo(saved)
             self._failed(exc, batch)
+            return
+        except Exception:  # a bug, not the disk: loud, and the rest is still recorded
+            self._undo(saved)
+            log.exception("record: %d item(s) could not be recorded and are left out",
+                          len(batch))
+            self._retry = []
             return
         self._retry = []
         self._problem("write", None)
@@ -169,6 +176,15 @@ class RecordAdapter:
             log.error("record: %d event(s) were dropped while the disk did not write",
                       self._dropped)
             self._dropped = 0
+
+    def _undo(self, saved: tuple):
+        rec = self.recorder
+        try:
+            if rec.conn.in_transaction:
+                rec.conn.rollback()
+        except sqlite3.Error:
+            pass  # the file is gone bad: _failed replaces it
+        rec.session, rec.client, rec.phase, rec._opener, rec.erased = saved
 
     def _failed(self, exc: sqlite3.Error, batch: list):
         rec = self.recorder
