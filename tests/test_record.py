@@ -214,6 +214,38 @@ def test_a_corrupt_record_is_moved_aside_reported_and_a_new_one_begun(tmp_path):
 
 
 @pytest.mark.fast
+def test_a_file_that_goes_bad_mid_session_is_replaced_and_the_session_goes_on(tmp_path):
+    room = Room(tmp_path)
+    room.choose("D-4")
+    room.ask(c.Ambient(), source="panel")
+    deadline = time.monotonic() + 5
+    while not room.sessions():  # on the disk: the next write is the one that fails
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    event = room.record.recorder.event
+
+    def goes_bad(*args):  # what SQLite says of a page that no longer reads back
+        room.record.recorder.event = event
+        raise db.Corrupt("database disk image is malformed")
+    room.record.recorder.event = goes_bad
+    room.ask(c.Welcome(), source="panel", after_s=60)
+    deadline = time.monotonic() + 5
+    while "record" not in room.engine.status().faults:
+        assert time.monotonic() < deadline, "the bad file was not reported"
+        time.sleep(0.02)
+    [aside] = db.moved_aside(room.path)
+    assert aside.name in room.engine.status().faults["record"]
+    room.ask(c.Active(), source="panel", after_s=30)
+    room.stop()
+    # the new file: the session in the room from the moment the file broke, nothing lost
+    [s] = room.sessions()
+    assert s["client"] == "D-4" and s["start"] == reading.iso(WALL0 + 1060)
+    assert [(p["phase"], p["seconds"]) for p in s["phases"]] == [
+        ("ambient", 0), ("welcome", 30), ("active", 0)]
+    assert [a["verb"] for a in s["actions"]] == ["welcome", "active"]
+
+
+@pytest.mark.fast
 def test_a_full_disk_is_a_fault_the_room_plays_on_and_nothing_is_lost(tmp_path):
     room = Room(tmp_path)
     conn = room.record.recorder.conn

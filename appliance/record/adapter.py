@@ -46,7 +46,7 @@ class RecordAdapter:
         self._problems: dict[str, str] = {}
         self._dropped = 0
         self.recorder: Optional[Recorder] = None
-        self._carry: Optional[tuple] = None  # (client, phase) across a replaced file
+        self._carry: Optional[tuple] = None  # (client, phase, mono, wall): a replaced file
         self._next_prune = 0.0
 
     # --- the engine's thread: stamp and hand on --------------------------------------------
@@ -94,9 +94,7 @@ class RecordAdapter:
 
     def _open(self):
         wall = self.wall()
-        old, self.recorder = self.recorder, None
-        if old is not None:
-            self._carry = (old.client, old.phase)
+        self.recorder = None
         try:
             conn, problem = db.open_record(self.path, wall)
             interrupted = db.close_interrupted(conn)
@@ -112,9 +110,10 @@ class RecordAdapter:
                      "their last second", interrupted)
         self.recorder = Recorder(conn)
         if self._carry is not None:  # the file was replaced: go on with the room as it is
-            self.recorder.client, self.recorder.phase = self._carry
+            client, phase, mono, wall = self._carry
             self._carry = None
-            self.recorder.reopen(self.mono(), self.wall())
+            self.recorder.client, self.recorder.phase = client, phase
+            self.recorder.reopen(mono, wall)
         self._prune(wall)
 
     def _run(self):
@@ -142,7 +141,7 @@ class RecordAdapter:
             self._open()
             rec = self.recorder
             if rec is None:
-                self._keep(items)
+                self._keep(self._retry + items)
                 return
         batch = self._retry + items
         if not batch and rec.session is None and not stopping:
@@ -194,6 +193,10 @@ class RecordAdapter:
             rec.session, rec.erased, self._retry = None, True, []
             return
         if db.is_corrupt(exc):
+            # the new file starts with the room as it was before this batch, then the batch
+            _, mono, wall, _ = batch[0] if batch else (None, self.mono(), self.wall(), None)
+            self._carry, self.recorder = (rec.client, rec.phase, mono, wall), None
+            self._retry = batch
             rec.conn.close()
             try:
                 aside = db.move_aside(self.path, self.wall())
@@ -205,7 +208,6 @@ class RecordAdapter:
                        f"{aside.name}, a new record begun")
             log.error("record: %s", problem)
             self._problem("file", problem)
-            self._retry = []
             self._open()
             return
         why = "the disk is full" if db.is_full(exc) else str(exc)
