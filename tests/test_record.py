@@ -334,3 +334,18 @@ def test_the_record_never_names_a_client_in_a_log_line(tmp_path, caplog):
     again = Room(tmp_path)  # and the next start (retention, interrupted sessions)
     again.stop()
     assert caplog.records and not any("SECRET-42" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.fast
+def test_the_record_section_is_checked_by_the_one_config_model(tmp_path):
+    from appliance.config import parse_config
+    from appliance.errors import ConfigError
+    path = tmp_path / "config.toml"
+    assert parse_config({}, path, check_media=False).adapters["record"].keep_days == 365
+    assert parse_config({"record": {"enabled": False}}, path,
+                        check_media=False).adapters["record"] is None
+    with pytest.raises(ConfigError) as bad:
+        parse_config({"record": {"keep_days": 0, "keepdays": 3}}, path, check_media=False)
+    assert sorted(bad.value.problems) == [
+        "record.keep_days: must be between 1 and 3650, not 0",
+        "record.keepdays: unknown key (did you mean 'keep_days'?)"]
