@@ -349,3 +349,29 @@ def test_the_record_section_is_checked_by_the_one_config_model(tmp_path):
     assert sorted(bad.value.problems) == [
         "record.keep_days: must be between 1 and 3650, not 0",
         "record.keepdays: unknown key (did you mean 'keep_days'?)"]
+
+
+@pytest.mark.fast
+def test_the_engine_tells_tracks_and_levels_in_the_order_they_happened(tmp_path):
+    room = Room(tmp_path)
+    events = []
+    room.engine.subscribe_events(events.append)
+    room.ask(c.Ambient(), source="cli")
+    room.ask(c.VolumeStep(5), source="button:up")
+    room.ask(c.Welcome(), source="panel")
+    told = list(events)  # (the shutdown's closing fade tells its own)
+    room.stop()
+    crossfade = Settings().crossfade_s
+    assert told == [
+        {"type": "command", "verb": "ambient", "source": "cli", "accepted": True,
+         "reason": None},
+        {"type": "phase", "old": "idle", "new": "ambient"},
+        {"type": "track_started", "channel": "ambient", "title": "Ambient tone"},
+        {"type": "command", "verb": "volume_up", "source": "button:up", "accepted": True,
+         "reason": None, "level": Settings().ambient_level + 5},
+        {"type": "command", "verb": "welcome", "source": "panel", "accepted": True,
+         "reason": None},
+        {"type": "track_ended", "channel": "ambient", "title": "Ambient tone",
+         "failed": False, "fading_s": crossfade},
+        {"type": "phase", "old": "ambient", "new": "welcome"},
+        {"type": "track_started", "channel": "foreground", "title": "Welcome tone"}]
