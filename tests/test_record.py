@@ -8,9 +8,6 @@ import csv
 import io
 import json
 import logging
-import sqlite3
-import subprocess
-import sys
 import time
 from dataclasses import replace
 
@@ -375,3 +372,32 @@ def test_the_engine_tells_tracks_and_levels_in_the_order_they_happened(tmp_path)
          "failed": False, "fading_s": crossfade},
         {"type": "phase", "old": "ambient", "new": "welcome"},
         {"type": "track_started", "channel": "foreground", "title": "Welcome tone"}]
+
+
+@pytest.mark.fast
+def test_appliance_log_reads_the_file_as_text_csv_and_json(tmp_path, capsys, monkeypatch):
+    from appliance.__main__ import main
+    room = Room(tmp_path)
+    scripted_session(room, "A-17")
+    scripted_session(room, "B-2")
+    room.stop()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{room.context.room.state_dir}"\n')
+
+    def log(*args):
+        code = main(["log", *args, "--config", str(config)])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    code, out, _ = log()
+    assert code == 0 and out.count("\n  ambient 2:00, welcome 1:35, active 10:30") == 2
+    assert "tracks: Ambient tone (2:02), Welcome tone (1:35), Pad 1 (5:03)" in out
+    code, out, _ = log("--csv", "--client", "B-2")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and [r["client"] for r in rows] == ["B-2"]
+    code, out, _ = log("--json", "--since", reading.iso(WALL0 + 2000)[:19])
+    assert code == 0 and [s["client"] for s in json.loads(out)] == ["B-2"]
+    assert log("--client", "a name")[2].startswith("log: client: 'a name' is not a client code")
+    assert log("--since", "soon")[0] == 2
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal, no --yes: no erasure
+    assert main(["client", "forget", "A-17", "--config", str(config)]) == 1
+    assert "--yes" in capsys.readouterr().err and len(room.sessions()) == 2
