@@ -90,6 +90,18 @@ def scripted_session(room: Room, code="A-17"):
     room.ask(c.End(), source="cli", after_s=240)             # reflection -> idle
 
 
+def sessions_held(tmp_path, *codes):
+    """A stopped room with one scripted session per code, and a config.toml naming its
+    state folder (for the CLI)."""
+    room = Room(tmp_path)
+    for code in codes:
+        scripted_session(room, code)
+    room.stop()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{room.context.room.state_dir}"\n')
+    return room, config
+
+
 @pytest.mark.fast
 def test_a_scripted_session_is_recorded_with_phases_tracks_and_sources(tmp_path):
     room = Room(tmp_path)
@@ -273,14 +285,7 @@ def test_forget_leaves_nothing_of_the_client_in_the_files(tmp_path, monkeypatch,
     from appliance.__main__ import main
     from appliance.profiles.rules import Profile
     from appliance.profiles.store import ProfileStore
-    room = Room(tmp_path)
-    scripted_session(room, "ZQX-981")
-    scripted_session(room, "KEEP-2")
-    room.stop()
-    folder = tmp_path / "room"
-    folder.mkdir()
-    config = folder / "config.toml"
-    config.write_text(f'[state]\ndir = "{room.context.room.state_dir}"\n')
+    room, config = sessions_held(tmp_path, "ZQX-981", "KEEP-2")
     ProfileStore(room.context.room.state_dir).save(
         {"ZQX-981": Profile("ZQX-981", course=8), "KEEP-2": Profile("KEEP-2")})
     monkeypatch.setattr("sys.stdin", io.StringIO("ZQX-98\n"))
@@ -377,12 +382,7 @@ def test_the_engine_tells_tracks_and_levels_in_the_order_they_happened(tmp_path)
 @pytest.mark.fast
 def test_appliance_log_reads_the_file_as_text_csv_and_json(tmp_path, capsys, monkeypatch):
     from appliance.__main__ import main
-    room = Room(tmp_path)
-    scripted_session(room, "A-17")
-    scripted_session(room, "B-2")
-    room.stop()
-    config = tmp_path / "config.toml"
-    config.write_text(f'[state]\ndir = "{room.context.room.state_dir}"\n')
+    room, config = sessions_held(tmp_path, "A-17", "B-2")
 
     def log(*args):
         code = main(["log", *args, "--config", str(config)])
