@@ -205,6 +205,13 @@ def test_sessions_older_than_keep_days_are_deleted_at_start_and_daily(tmp_path):
         time.sleep(0.02)
     later.stop()
     assert b"OLD-1" not in room.path.read_bytes()
+    # a session stamped by a clock that was never set (a Pi at 1970) is not "old": kept
+    at_1970 = Room(tmp_path, keep_days=30, wall_offset=0.0)
+    scripted_session(at_1970, "EPOCH-1")
+    at_1970.stop()
+    kept = Room(tmp_path, keep_days=30, wall_offset=WALL0 + 40 * day)
+    kept.stop()
+    assert "EPOCH-1" in [s["client"] for s in kept.sessions()]
 
 
 @pytest.mark.fast

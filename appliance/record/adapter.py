@@ -69,6 +69,8 @@ class RecordAdapter:
     # --- life cycle -------------------------------------------------------------------------
 
     def start(self):
+        log.info("record: sessions are recorded in %s (kept %d days)", self.path,
+                 self.keep_days)
         self._open()
         self.engine.subscribe_events(self._on_event)
         self.engine.subscribe(self._on_status)

@@ -176,10 +176,15 @@ def checkpoint(conn: sqlite3.Connection, attempts: int = 20) -> bool:
     return False
 
 
+#: 2025-01-01: a session stamped before this was recorded on a clock that was not set (a Pi
+#: that booted at 1970); retention leaves it alone rather than delete it as "old"
+PLAUSIBLE_FROM = 1735689600.0
+
+
 def prune(conn: sqlite3.Connection, before: float) -> int:
     """Delete every finished session that started before `before` (Unix time)."""
-    n = conn.execute("DELETE FROM sessions WHERE started < ? AND ended IS NOT NULL",
-                     (before,)).rowcount
+    n = conn.execute("DELETE FROM sessions WHERE started < ? AND started >= ? AND ended IS "
+                     "NOT NULL", (before, PLAUSIBLE_FROM)).rowcount
     if n:
         checkpoint(conn)
     return n
