@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 IDLE, AMBIENT = "idle", "ambient"
+SAME_STEP_S = 1.0  # a command told this shortly before a session opens is what opened it
 
 
 @dataclass
@@ -116,7 +117,7 @@ class Recorder:
             return
         if self.session is None:
             self._open(mono, wall, new)
-            if opener is not None:
+            if opener is not None and mono - opener[0] <= SAME_STEP_S:  # what opened it
                 self._action(*opener)
             return
         self._end_phase(mono)
