@@ -130,7 +130,8 @@ def test_a_scripted_session_is_recorded_with_phases_tracks_and_sources(tmp_path)
 @pytest.mark.fast
 def test_refused_commands_are_kept_with_their_reason_and_the_csv_has_its_columns(tmp_path):
     room = Room(tmp_path)
-    room.ask(c.Welcome(), source="panel")
+    room.ask(c.Volume(50), source="panel")              # in idle, before the session: not in it
+    room.ask(c.Welcome(), source="panel", after_s=10)
     room.ask(c.Welcome(), source="button:welcome", after_s=2)  # already playing: refused
     room.ask(c.Volume(99), source="panel", after_s=1)           # capped at 80
     room.ask(c.End(), source="panel", after_s=1)
