@@ -21,7 +21,7 @@ import time
 from dataclasses import replace
 from typing import Callable, Optional, Protocol
 
-from . import session
+from . import events, session
 from .errors import Busy, CommandError, EngineFailed, Refused
 from .session import commands as c
 from .session import phases
@@ -186,9 +186,9 @@ class Engine:
         self._wake()
 
     def subscribe_events(self, callback: Callable[[dict], None]):
-        """`callback(event)` on the engine thread for each phase change and each command a
-        person gave: {"type": "phase", "old", "new"} or {"type": "command", "verb",
-        "source", "accepted", "reason"}. Only enqueue in it."""
+        """`callback(event)` on the engine thread for each phase change, each command a
+        person gave and each track started or ended: the dicts of appliance.events. Only
+        enqueue in it."""
         with self._lock:
             self._event_subscribers.append(callback)
 
@@ -300,16 +300,19 @@ class Engine:
         old_phase = self.state.phase
         outcome = session.step(self.state, command, now)
         if pending.source:
-            self._emit({"type": "command", "verb": _verb_name(command),
-                        "source": pending.source, "accepted": outcome.refusal is None,
-                        "reason": outcome.refusal})
+            self._emit(events.command_event(command, pending.source, outcome))
         if outcome.refusal:
             log.info("refused %s: %s", type(command).__name__, outcome.refusal)
             pending._finish(Refused(outcome.refusal))
             self._handling = None
             return
+        ended, started = events.track_changes(self.state, outcome.state, outcome.effects)
         self.state = outcome.state
+        for event in ended:  # what stops stops before the phase moves; what starts, after
+            self._emit(event)
         self._apply(outcome.effects, now)
+        for event in started:
+            self._emit(event)
         if not isinstance(command, c.Tick) or self.state.phase != old_phase or outcome.effects:
             self._publish(now)  # before the answer: whoever asked then reads the new status
         self._handling = None
@@ -327,7 +330,7 @@ class Engine:
                 self.audio.stop(effect.channel)
             elif isinstance(effect, c.PhaseChanged):
                 log.info("phase %s -> %s", effect.old, effect.new)
-                self._emit({"type": "phase", "old": effect.old, "new": effect.new})
+                self._emit(events.phase_event(effect.old, effect.new))
             elif isinstance(effect, c.Notice):
                 log.warning("%s", effect.message)
                 self._notices = (self._notices + (effect.message,))[-10:]
@@ -367,12 +370,3 @@ class Engine:
                 callback(status)
             except Exception:
                 log.exception("status subscriber failed")
-
-
-_VERB_OF = {cls: name for name, cls in c.VERBS.items()}
-
-
-def _verb_name(command) -> str:
-    if isinstance(command, c.VolumeStep):
-        return "volume_up" if command.steps > 0 else "volume_down"
-    return _VERB_OF.get(type(command), type(command).__name__.lower())

@@ -32,6 +32,7 @@ class Status:
     phase: str
     room: Optional[str] = None
     room_name: Optional[str] = None
+    client: Optional[str] = None
     deadline: Optional[float] = None   # when the timed phase ends (engine's monotonic clock)
     volume: float = 0                  # what the room hears now: the bed in ambient
     room_volume: float = 0             # the foreground's level

@@ -80,6 +80,12 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
     Verb("schedule remove", (Arg("id", "name"),), owner="schedule",
          help="cancel a one-off session"),
     Verb("mqtt", owner="mqtt", help="the broker connection and topics"),
+    Verb("record sessions", (Arg("client", "label", required=False),
+                             Arg("since", "datetime", required=False),
+                             Arg("limit", "whole", False, low=1, high=500)),
+         owner="record", help="the last sessions of the session record"),
+    Verb("record course", (Arg("client", "label"),), owner="record",
+         help="where a client is in their course (session N of M, goal review due)"),
     # offered only with APPLIANCE_TEST_HOOKS=1 (appliance/watchdog.py): the watchdog's test
     Verb("test-stall-engine", (Arg("seconds", "number", above=0, high=60),), owner="test",
          help="block the engine thread for SECONDS (tests only)"),
@@ -89,6 +95,7 @@ ROOM_VERBS = tuple(name for name, v in TABLE.items() if v.owner == "engine")
 OFF = {"gpio": "GPIO is off: no [gpio], [[buttons]] or [[lights]] in config.toml",
        "schedule": "the schedule is off: add a [schedule] section to config.toml",
        "mqtt": "MQTT is off (no [mqtt] section, or enabled = false)",
+       "record": "the session record is off ([record] enabled = false)",
        "test": "test hooks are off (APPLIANCE_TEST_HOOKS=1 turns them on, for the tests)"}
 
 

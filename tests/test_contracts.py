@@ -200,9 +200,14 @@ def test_adapters_offer_only_verbs_the_table_gives_them(tmp_path):
     from appliance.gpio.config import GpioConfig
     from appliance.schedule.adapter import ScheduleAdapter
     engine = Engine(room_in(Phase.IDLE), SilentAudio())
+    from appliance.record.adapter import RecordAdapter
+    from appliance.record.config import RecordConfig
+    from .conftest import adapter_context
     offered = {"gpio": GpioAdapter(GpioConfig(pin_factory="mock"), engine, tmp_path, 20,
                                    kind="mock").verbs(),
-               "schedule": ScheduleAdapter(None).verbs()}
+               "schedule": ScheduleAdapter(None).verbs(),
+               "record": RecordAdapter(adapter_context(engine, "record", RecordConfig(),
+                                                       tmp_path), RecordConfig()).verbs()}
     for owner, verbs in offered.items():
         assert verbs and all(TABLE[v].owner == owner for v in verbs)
     assert {v for v, spec in TABLE.items() if spec.owner in offered} == \

@@ -50,6 +50,11 @@ def register(sub, common):
     v = verbs.add_parser("remove", parents=[common], help="delete a client profile")
     v.add_argument("code", help=CODE_HELP)
     v.set_defaults(func=cmd_remove)
+    v = verbs.add_parser("forget", parents=[common], help="erase a client: the profile and "
+                                                          "every session record of them")
+    v.add_argument("code", help=CODE_HELP)
+    v.add_argument("--yes", action="store_true", help="no question (for scripts)")
+    v.set_defaults(func=cmd_forget)
 
 
 def _say(line: str, code: int) -> int:
@@ -192,6 +197,46 @@ def cmd_remove(args) -> int:
         return _say(f"client remove: cannot write {cfg.state_dir}: {exc.strerror or exc}; "
                     "nothing changed", EXIT_REFUSED)
     print(f"removed the profile of {args.code}")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    """The right to erasure: the profile and every session of the code, asked first (type
+    the code again) unless --yes. Nothing of theirs stays in the record's files."""
+    import sqlite3
+
+    from ..record import db
+    if _bad_code("client forget", args.code) is not None:
+        return EXIT_CONFIG
+    code = args.code
+    if not args.yes:
+        if not sys.stdin.isatty():
+            return _say("client forget: confirm by typing the code at a terminal, or give "
+                        "--yes", EXIT_REFUSED)
+        typed = input(f"This erases the profile and every session record of {code}; it "
+                      "cannot be undone. Type the code again to go on: ").strip()
+        if typed != code:
+            return _say("client forget: the code typed was not the same; nothing erased",
+                        EXIT_REFUSED)
+    cfg, _ = _room(args, media=False)
+    from .store import ProfileStore
+    path = db.path_in(cfg.state_dir)
+    try:
+        with ProfileStore(cfg.state_dir).locked():
+            store, profiles, failed = _open("client forget", cfg)
+            if failed is not None:
+                return failed
+            erased = db.forget(path, code) if path.exists() else 0
+            had = code in profiles
+            if had:
+                store.save({c: p for c, p in profiles.items() if c != code})
+    except (OSError, sqlite3.Error) as exc:
+        return _say(f"client forget: {getattr(exc, 'strerror', None) or exc}; run it again",
+                    EXIT_REFUSED)
+    print(f"forgotten: {'the profile and ' if had else 'no profile; '}{erased} session(s)")
+    for aside in db.moved_aside(path):
+        print(f"note: {aside} was moved aside as corrupt and may hold older sessions; "
+              "delete it if nothing there is needed")
     return 0
 
 

@@ -181,8 +181,9 @@ def create_app(room, cfg: WebConfig, credentials: Credentials,
         response.status_code = exc.code or 500
         return response
 
-    from . import routes
+    from . import record_page, routes
     routes.register(app, panel)
+    record_page.register(app, panel)
     return app
 
 

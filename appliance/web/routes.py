@@ -89,6 +89,7 @@ def register(app: Flask, panel: Panel):
                        receptive={"min": s.receptive_min_minutes, "max": s.receptive_max_minutes,
                                   "default": s.receptive_default_minutes},
                        schedule=panel.offers("schedule list"),
+                       record=panel.offers("record sessions"),
                        buttons=_virtual_buttons(panel))
 
     @app.post("/api/commands/<name>")

@@ -8,6 +8,7 @@
   // behind HTTPS the cookies carry the __Host- prefix (bound to this host and port)
   var csrf = readCookie("__Host-panel_csrf") || readCookie("panel_csrf");
   var status = null, statusAt = 0, source = null, info = null, retryTimer = null;
+  var courseFor = undefined;  // (client, phase) the course line was last asked for
 
   function readCookie(name) {
     var parts = document.cookie ? document.cookie.split("; ") : [];
@@ -91,7 +92,21 @@
     if (s.fault) lines.unshift(s.fault);
     $("faults").textContent = lines.length ? "Needs attention: " + lines.join("; ") : "";
     $("faults").hidden = !lines.length;
+    loadCourse(s);
     tick();
+  }
+
+  // "session 5 of 8 · goal review due": counted by the session record, for the chosen client
+  function loadCourse(s) {
+    var key = (s.client || "") + "/" + s.phase;
+    if (!info || !info.record || key === courseFor) return;
+    courseFor = key;
+    if (!s.client) { $("course").hidden = true; return; }
+    api("GET", "/api/sessions?limit=1").then(function (answer) {
+      var c = answer.chosen;
+      $("course").textContent = c ? c.client + ": " + c.line : "";
+      $("course").hidden = !c;
+    }, function () { courseFor = undefined; });
   }
 
   function tick() {
@@ -216,6 +231,7 @@
       info = i;
       fillLengths();
       showButtons();
+      $("record-link").hidden = !i.record;
       if (i.room_name) $("login-room").textContent = i.room_name;
       $("login").hidden = true;
       $("panel").hidden = false;
