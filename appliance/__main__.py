@@ -195,9 +195,9 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
         s.set_defaults(func=_verb(name, names))
     if wanted in OWN:
         return p
-    # the room's sound (cards, a test tone), client profiles, then each adapter's own
+    # the room's sound (cards, a test tone), client profiles, track analysis, then each adapter's own
     # subcommands (its cli.py)
-    for name in ("audio", "profiles") + ADAPTERS:
+    for name in ("audio", "profiles", "analysis") + ADAPTERS:
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
 

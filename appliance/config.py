@@ -64,6 +64,12 @@ class ControlConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    # files not yet analysed are measured while the daemon runs (low priority, subprocesses)
+    background: bool = key(True)
+
+
+@dataclass(frozen=True)
 class StateConfig:
     dir: str = key("state")  # what must survive a restart
 
@@ -71,7 +77,8 @@ class StateConfig:
 #: the core's own sections: name -> the dataclasses whose fields live there
 SECTIONS = {"room": (RoomConfig,), "audio": (AudioConfig, Settings),
             "playlists": (PlaylistsConfig,), "receptive": (Settings,),
-            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,)}
+            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,),
+            "analysis": (AnalysisConfig,)}
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class Config:
     playlist_problems: tuple        # tracks left out at load, one line each
     socket_path: Path
     state_dir: Path
+    analysis: AnalysisConfig = AnalysisConfig()
     adapters: dict = field(default_factory=dict)  # adapter name -> its config (None: off)
 
 
@@ -184,5 +192,6 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
                   playlist_problems=tuple(playlist_problems),
                   socket_path=_resolve(base, ControlConfig(**values[ControlConfig]).socket),
                   state_dir=_resolve(base, StateConfig(**values[StateConfig]).dir),
+                  analysis=AnalysisConfig(**values[AnalysisConfig]),
                   adapters=adapters)
 

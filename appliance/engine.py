@@ -41,7 +41,7 @@ class AudioOutput(Protocol):
     Every call comes from the engine thread."""
 
     def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
-             join_fade=False): ...
+             join_fade=False, gain_db=0.0): ...
     def fade(self, channel, level_db, seconds, now): ...
     def stop(self, channel): ...
     def track_over(self, channel, play_id) -> Optional[str]: ...
@@ -319,7 +319,8 @@ class Engine:
         for effect in effects:
             if isinstance(effect, c.Play):
                 self.audio.play(effect.channel, effect.track, effect.level_db, effect.fade_in_s,
-                                effect.play_id, effect.crossfade_s, now, effect.join_fade)
+                                effect.play_id, effect.crossfade_s, now, effect.join_fade,
+                                effect.gain_db)
             elif isinstance(effect, c.Fade):
                 seconds = effect.seconds if fade_s is None else fade_s
                 self.audio.fade(effect.channel, effect.level_db, seconds, now)
