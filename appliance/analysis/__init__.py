@@ -28,18 +28,24 @@ class TrackAnalysis:
     bpm: Optional[float] = None
     bpm_source: Optional[str] = None  # "tag", "measured", or None: no steady beat
     lufs: Optional[float] = None      # None: silent (or not decoded: see error)
-    energy: Optional[float] = None
     notes: tuple = ()                 # tags ignored, no beat found...
     error: Optional[str] = None       # one line: the file could not be analysed
 
+    # worked out from the measured figures when read: a cache made before a change of
+    # reference or formula gives today's gain and energy
     @property
     def gain_db(self) -> float:
         return gain_for(self.lufs)
+
+    @property
+    def energy(self) -> float:
+        return energy_of(self.bpm, self.lufs)
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["notes"] = list(self.notes)
         out["gain_db"] = round(self.gain_db, 2)
+        out["energy"] = self.energy
         return out
 
     @classmethod
@@ -47,7 +53,7 @@ class TrackAnalysis:
         return cls(seconds=_num(data.get("seconds")), bpm=_num(data.get("bpm")),
                    bpm_source=data.get("bpm_source") if data.get("bpm_source") in
                    ("tag", "measured") else None,
-                   lufs=_num(data.get("lufs")), energy=_num(data.get("energy")),
+                   lufs=_num(data.get("lufs")),
                    notes=tuple(str(n) for n in data.get("notes") or ()),
                    error=str(data["error"]) if data.get("error") else None)
 

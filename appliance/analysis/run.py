@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from . import TrackAnalysis, energy_of
+from . import TrackAnalysis
 from . import measure
 from .cache import AnalysisCache, file_key
 from .tags import tag_bpm
@@ -27,7 +27,7 @@ def analyse_file(path: str) -> TrackAnalysis:
     if bpm is not None:
         bpm = round(bpm, 1)
     return TrackAnalysis(seconds=round(seconds, 2), bpm=bpm, bpm_source=source, lufs=lufs,
-                         energy=energy_of(bpm, lufs), notes=notes)
+                         notes=notes)
 
 
 def analyse_all(paths: Iterable[str], cache: AnalysisCache,
