@@ -44,6 +44,8 @@ def cmd_run(args) -> int:
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         log.warning("playlist: %s", problem)
+    for notice in cfg.notices:
+        log.warning("config: %s", notice)
     from .daemon import Daemon  # libVLC is loaded only when the daemon really runs
     daemon = Daemon(cfg)
     stop = threading.Event()
@@ -76,6 +78,8 @@ def cmd_check_config(args) -> int:
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         print(f"warning: playlist: {problem}", file=sys.stderr)
+    for notice in cfg.notices:
+        print(f"warning: config: {notice}", file=sys.stderr)
     lib = cfg.library
     print(f"{cfg.path}: ok (room {cfg.room_id}; tracks: {len(lib.ambient)} ambient, "
           f"{len(lib.welcome)} welcome, {len(lib.receptive)} receptive)")

@@ -92,6 +92,7 @@ class Daemon:
         from .audio.output import open_audio
         from .control import ControlSocket
         from .analysis.background import BackgroundAnalysis, cached_library
+        from .calibration import load_calibration
         cfg = self.cfg
         library, cache = cached_library(cfg.library, cfg.state_dir)  # what is known already
         state = session.new_state(cfg.settings, library)
@@ -102,7 +103,11 @@ class Daemon:
         self._started.append(self._close_audio)
         if library.welcome:  # the room's song waits pre-rolled: a press only resumes it
             self.audio.preroll.want(library.welcome[0])
-        self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
+        calibration, problem = load_calibration(cfg.state_dir)  # the room level in dB SPL
+        if problem:
+            log.warning("%s", problem)
+        self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name,
+                                                      "calibration": calibration})
         self.engine.start()
         self._started.append(self.engine.shutdown)
         self.registry = Registry(self.engine)

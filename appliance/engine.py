@@ -338,12 +338,14 @@ class Engine:
         track = session.now_playing(state)
         with self._lock:
             faults = dict(self._faults)
+        volume = state.ambient_level if state.phase == session.AMBIENT else state.volume
+        calibration = self.room.get("calibration")
         return Status(
             room=self.room.get("id"), room_name=self.room.get("name"), phase=state.phase,
             deadline=state.deadline,
-            volume=state.ambient_level if state.phase == session.AMBIENT else state.volume,
-            room_volume=state.volume, ambient_level=state.ambient_level,
+            volume=volume, room_volume=state.volume, ambient_level=state.ambient_level,
             cap=state.settings.cap, now_playing=track.title if track else None,
+            room_spl=round(calibration.spl_at(volume)) if calibration and volume else None,
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,

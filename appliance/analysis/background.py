@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Optional
 
+from ..errors import Busy
 from ..session.commands import LibraryAnalysed
 from ..session.model import Library
 from . import annotate_library, library_paths
@@ -38,6 +39,7 @@ class BackgroundAnalysis:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.finished = threading.Event()  # every file is known (tests wait on it)
+        self._sent = None  # the Pending of the newest library handed to the engine
 
     def start(self):
         todo = [p for p in library_paths(self.library) if self.cache.get(p) is None]
@@ -62,6 +64,7 @@ class BackgroundAnalysis:
         try:
             analyse_all(todo, self.cache, progress=self._one_done, stop=self._stop.is_set,
                         **self._measure)
+            self._last_one_arrives()
         except OSError as exc:
             log.error("track analysis: %s: cannot write the cache (%s)", self.cache.path,
                       exc.strerror or exc)
@@ -74,4 +77,15 @@ class BackgroundAnalysis:
         if analysis.error:
             log.warning("track analysis: %s", analysis.error)
         if measured and not self._stop.is_set():
-            self.submit(LibraryAnalysed(annotate_library(self.library, self.cache.get)))
+            self._sent = self.submit(LibraryAnalysed(annotate_library(self.library,
+                                                                      self.cache.get)))
+
+    def _last_one_arrives(self):
+        """Each library holds every file measured so far, so only the last one matters: a
+        busy inbox (a flood of presses) must not keep it from the room."""
+        for _ in range(10):
+            sent = self._sent
+            if sent is None or not sent.wait() or not isinstance(sent.error, Busy) \
+                    or self._stop.wait(1.0):
+                return
+            self._sent = self.submit(sent.command)

@@ -2,6 +2,7 @@
 
 - Loudness and length: ffmpeg's `ebur128` filter (EBU R128 integrated loudness, exact on
   reference sines; ~0.36 s and ~55 MB for a 5-minute track). It also proves the file decodes.
+  A mono file counts as dual mono: it is heard from both speakers, like a stereo one.
 - Tempo: aubio's beat tracker (`aubiotrack`, checked against `aubioonset`: Debian's
   aubio-tools, C, ~40 MB each, one after the other). aubio's own `aubio tempo` figure is a
   median over the whole file, which includes the seconds the tracker needs to lock on (60 BPM
@@ -64,7 +65,8 @@ _TIME = re.compile(r"time=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 def loudness(path: str, timeout: float = TOOL_TIMEOUT_S) -> tuple[Optional[float], float]:
     """(integrated loudness in LUFS or None for digital silence, length in seconds)."""
     done = _run(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-map", "0:a:0",
-                 "-af", "ebur128=framelog=verbose", "-f", "null", "-"], path, timeout)
+                 "-af", "ebur128=framelog=verbose:dualmono=true", "-f", "null", "-"], path,
+                timeout)
     return parse_ebur128(done.stderr, done.returncode, path)
 
 
