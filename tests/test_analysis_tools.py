@@ -52,7 +52,17 @@ def write_clicks(path: Path, bpm: float, seconds: float = CLICK_S, amplitude: fl
 
 
 def tagged(path: Path, bpm_text: str) -> Path:
-    """A short tone with a tempo tag (ID3 TBPM for MP3, BPM for Ogg Vorbis)."""
+    """A short tone with a tempo tag (ID3 TBPM for MP3, BPM for Ogg Vorbis, tmpo for MP4)."""
+    if path.suffix == ".m4a":
+        wav = write_tone(path.with_suffix(".wav"), 440.0, 3.0, amplitude=0.3)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(wav), "-c:a", "aac",
+                        str(path)], check=True)
+        wav.unlink()
+        from mutagen.mp4 import MP4
+        mp4 = MP4(str(path))
+        mp4["tmpo"] = [int(bpm_text)]
+        mp4.save()
+        return path
     write_tone(path, 440.0, 3.0, amplitude=0.3)
     if path.suffix == ".mp3":
         from mutagen.id3 import ID3, TBPM
@@ -75,6 +85,7 @@ def music(tmp_path_factory):
                        ("tag decimal", "92.5")):
         files[name] = tagged(d / f"{name.replace(' ', '-')}.mp3", text)
     files["vorbis tag"] = tagged(d / "vorbis.ogg", "72")
+    files["mp4 tag"] = tagged(d / "mp4.m4a", "104")
     (d / "broken.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + os.urandom(3000))
     files["broken"] = d / "broken.mp3"
     return files
@@ -103,6 +114,7 @@ def test_analyse_reports_tempo_loudness_and_energy_and_names_a_broken_file(music
         tracks["clicks 140"]["energy"]
     assert (tracks["tag decimal"]["bpm"], tracks["tag decimal"]["bpm_source"]) == (92.5, "tag")
     assert (tracks["vorbis tag"]["bpm"], tracks["vorbis tag"]["bpm_source"]) == (72, "tag")
+    assert (tracks["mp4 tag"]["bpm"], tracks["mp4 tag"]["bpm_source"]) == (104, "tag")
     for name, text in (("tag 0", "0"), ("tag 999", "999"), ("tag text", "fast")):
         notes = tracks[name]["notes"]
         assert tracks[name]["bpm_source"] != "tag", name
