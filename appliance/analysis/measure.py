@@ -10,7 +10,8 @@
   once it has locked (within 0.2 % on the same tracks).
 
 The tools run under `nice -n 19` and `ionice -c 3` (idle I/O class): the daemon's playback
-never waits for them, and their memory is never the daemon's.
+never waits for them, and their memory is never the daemon's. The systemd unit allows
+lowering one's own priority for this (SystemCallFilter=setpriority ioprio_set).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def low_priority(argv: Sequence[str]) -> list[str]:
     if shutil.which("nice"):
         prefix += ["nice", "-n", "19"]
     if shutil.which("ionice"):
-        prefix += ["ionice", "-c", "3"]
+        prefix += ["ionice", "-t", "-c", "3"]  # -t: run anyway where it is not allowed
     return prefix + list(argv)
 
 
