@@ -16,12 +16,12 @@ from appliance.analysis import REFERENCE_LUFS
 from appliance.analysis.measure import loudness
 from appliance.levels import TRACK_HEADROOM_DB, level_to_db
 
-from .conftest import both_paths, write_config
+from .conftest import write_config
 from .sinks import Recorder
 from .sound import RATE
 
 @pytest.mark.sound
-@both_paths
+@pytest.mark.parametrize("sink", ["alsa"], indirect=True)  # the Pi's path: where rooms run
 def test_calibrate_plays_pink_noise_at_the_reference_and_saves_the_reading(sink, tmp_path):
     config = write_config(tmp_path / "room", tmp_path, audio=sink.audio_config())
     with Recorder(sink) as recorder:
