@@ -10,8 +10,11 @@ cd "$(dirname "$(readlink -f "$0")")"
 HERE=$(pwd)
 VENV="$HERE/.venv"
 
-# libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python.
-APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv)
+# libVLC with its audio outputs, ALSA's plugins (the cap stage, PulseAudio routing), Python;
+# track analysis (appliance analyse): aubio's tempo tool and ffmpeg's EBU R128 loudness meter,
+# run as low-priority subprocesses (README: "Track analysis and matched loudness").
+APT_RUNTIME=(libvlc5 vlc-plugin-base libasound2-plugins alsa-utils python3 python3-venv
+             aubio-tools ffmpeg)
 # What the tests listen through and talk to: PulseAudio's null sink; the Pi-like ALSA sink
 # (a private PipeWire with WirePlumber under dbus-run-session); stress-ng loads the cores for
 # the underrun test; chromium: the panel's end-to-end test; caddy: the HTTPS proxy the README

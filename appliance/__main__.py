@@ -44,6 +44,8 @@ def cmd_run(args) -> int:
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         log.warning("playlist: %s", problem)
+    for notice in cfg.notices:
+        log.warning("config: %s", notice)
     from .daemon import Daemon  # libVLC is loaded only when the daemon really runs
     daemon = Daemon(cfg)
     stop = threading.Event()
@@ -76,6 +78,8 @@ def cmd_check_config(args) -> int:
     cfg = load_config(args.config)
     for problem in cfg.playlist_problems:
         print(f"warning: playlist: {problem}", file=sys.stderr)
+    for notice in cfg.notices:
+        print(f"warning: config: {notice}", file=sys.stderr)
     lib = cfg.library
     print(f"{cfg.path}: ok (room {cfg.room_id}; tracks: {len(lib.ambient)} ambient, "
           f"{len(lib.welcome)} welcome, {len(lib.receptive)} receptive)")
@@ -195,9 +199,9 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
         s.set_defaults(func=_verb(name, names))
     if wanted in OWN:
         return p
-    # the room's sound (cards, a test tone), client profiles, then each adapter's own
+    # the room's sound (cards, a test tone), client profiles, track analysis, then each adapter's own
     # subcommands (its cli.py)
-    for name in ("audio", "profiles") + ADAPTERS:
+    for name in ("audio", "profiles", "analysis") + ADAPTERS:
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from .adapters import ADAPTERS
+from .calibration import levels_from_spl, spl_problem
 from .errors import ConfigError, PlaylistError
 from .paths import DEFAULT_SOCKET, default_config_path, read_text
 from .paths import resolve
@@ -49,6 +50,10 @@ class AudioConfig:
     output: str = key("auto", choices=("auto", "alsa", "pulse"))  # auto: PulseAudio if there
     alsa_device: str = key("default", check=_alsa_device_problem)  # the PCM below the cap stage
     alsa_buffer_ms: float = key(32, 10, 500)  # own dmix buffer, whole periods (alsa.py)
+    # in dB SPL once the room is calibrated (appliance calibrate; calibration.py): they then
+    # set audio.cap / audio.volume; without a calibration they are ignored with a notice
+    cap_spl: Optional[float] = key(None, kind="number", check=spl_problem)
+    volume_spl: Optional[float] = key(None, kind="number", check=spl_problem)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,12 @@ class ControlConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    # files not yet analysed are measured while the daemon runs (low priority, subprocesses)
+    background: bool = key(True)
+
+
+@dataclass(frozen=True)
 class StateConfig:
     dir: str = key("state")  # what must survive a restart
 
@@ -71,7 +82,8 @@ class StateConfig:
 #: the core's own sections: name -> the dataclasses whose fields live there
 SECTIONS = {"room": (RoomConfig,), "audio": (AudioConfig, Settings),
             "playlists": (PlaylistsConfig,), "receptive": (Settings,),
-            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,)}
+            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,),
+            "analysis": (AnalysisConfig,)}
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,8 @@ class Config:
     playlist_problems: tuple        # tracks left out at load, one line each
     socket_path: Path
     state_dir: Path
+    analysis: AnalysisConfig = AnalysisConfig()
+    notices: tuple = ()             # keys that cannot take effect yet (audio.cap_spl ...)
     adapters: dict = field(default_factory=dict)  # adapter name -> its config (None: off)
 
 
@@ -178,11 +192,15 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
                 for name, module in modules.items()}
     if problems:
         raise ConfigError(problems)
-    return Config(path=path, room_id=room.id, room_name=room.name,
-                  audio=AudioConfig(**values[AudioConfig]),
-                  settings=Settings(**_clamped(values[Settings])), library=library,
+    audio = AudioConfig(**values[AudioConfig])
+    state_dir = _resolve(base, StateConfig(**values[StateConfig]).dir)
+    settings, notices = levels_from_spl(_clamped(values[Settings]), given, audio.cap_spl,
+                                        audio.volume_spl, state_dir)
+    return Config(path=path, room_id=room.id, room_name=room.name, audio=audio,
+                  settings=Settings(**settings), library=library, notices=tuple(notices),
                   playlist_problems=tuple(playlist_problems),
                   socket_path=_resolve(base, ControlConfig(**values[ControlConfig]).socket),
-                  state_dir=_resolve(base, StateConfig(**values[StateConfig]).dir),
+                  state_dir=state_dir,
+                  analysis=AnalysisConfig(**values[AnalysisConfig]),
                   adapters=adapters)
 

@@ -83,6 +83,7 @@ class Daemon:
         self.engine: Optional[Engine] = None
         self.audio = None
         self.control = None
+        self.analysis = None  # the background track analysis (tests wait on it)
         self.registry: Optional[Registry] = None
         self.adapters: dict[str, Adapter] = {}  # the running ones, by name (tests look in)
         self._started: list = []
@@ -90,22 +91,33 @@ class Daemon:
     def start(self):
         from .audio.output import open_audio
         from .control import ControlSocket
+        from .analysis.background import BackgroundAnalysis, cached_library
+        from .calibration import load_calibration
         cfg = self.cfg
-        state = session.new_state(cfg.settings, cfg.library)
+        library, cache = cached_library(cfg.library, cfg.state_dir)  # what is known already
+        state = session.new_state(cfg.settings, library)
         # libVLC is created here, at start-up, never on the first command
         self.audio = open_audio(cfg.audio, lambda cmd: self.engine.submit(cmd),
                                 cfg.socket_path.parent, level_to_db(cfg.settings.cap),
                                 cfg.room_id)
         self._started.append(self._close_audio)
-        if cfg.library.welcome:  # the room's song waits pre-rolled: a press only resumes it
-            self.audio.preroll.want(cfg.library.welcome[0])
-        self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name})
+        if library.welcome:  # the room's song waits pre-rolled: a press only resumes it
+            self.audio.preroll.want(library.welcome[0])
+        calibration, problem = load_calibration(cfg.state_dir)  # the room level in dB SPL
+        if problem:
+            log.warning("%s", problem)
+        self.engine = Engine(state, self.audio, room={"id": cfg.room_id, "name": cfg.room_name,
+                                                      "calibration": calibration})
         self.engine.start()
         self._started.append(self.engine.shutdown)
         self.registry = Registry(self.engine)
         self.control = ControlSocket(self.registry, cfg.socket_path)
         self.control.start()
         self._started.append(self.control.stop)
+        if cfg.analysis.background:  # new files: measured at low priority while the room runs
+            self.analysis = BackgroundAnalysis(library, cache, self.engine.submit)
+            self.analysis.start()
+            self._started.append(self.analysis.stop)
         log.info("audio output: %s, cap %g", self.audio.output_name, cfg.settings.cap)
         if self.audio.output_fault:
             log.error("audio output: %s", self.audio.output_fault)

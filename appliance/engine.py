@@ -41,7 +41,7 @@ class AudioOutput(Protocol):
     Every call comes from the engine thread."""
 
     def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
-             join_fade=False): ...
+             join_fade=False, gain_db=0.0): ...
     def fade(self, channel, level_db, seconds, now): ...
     def stop(self, channel): ...
     def track_over(self, channel, play_id) -> Optional[str]: ...
@@ -322,7 +322,8 @@ class Engine:
         for effect in effects:
             if isinstance(effect, c.Play):
                 self.audio.play(effect.channel, effect.track, effect.level_db, effect.fade_in_s,
-                                effect.play_id, effect.crossfade_s, now, effect.join_fade)
+                                effect.play_id, effect.crossfade_s, now, effect.join_fade,
+                                effect.gain_db)
             elif isinstance(effect, c.Fade):
                 seconds = effect.seconds if fade_s is None else fade_s
                 self.audio.fade(effect.channel, effect.level_db, seconds, now)
@@ -340,12 +341,14 @@ class Engine:
         track = session.now_playing(state)
         with self._lock:
             faults = dict(self._faults)
+        volume = state.ambient_level if state.phase == session.AMBIENT else state.volume
+        calibration = self.room.get("calibration")
         return Status(
             room=self.room.get("id"), room_name=self.room.get("name"), phase=state.phase,
             deadline=state.deadline,
-            volume=state.ambient_level if state.phase == session.AMBIENT else state.volume,
-            room_volume=state.volume, ambient_level=state.ambient_level,
+            volume=volume, room_volume=state.volume, ambient_level=state.ambient_level,
             cap=state.settings.cap, now_playing=track.title if track else None,
+            room_spl=round(calibration.spl_at(volume)) if calibration and volume else None,
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,

@@ -38,6 +38,7 @@ class Status:
     room_volume: float = 0             # the foreground's level
     ambient_level: float = 0
     cap: float = 0
+    room_spl: Optional[float] = None   # about how loud the room is now, dB SPL (calibrated)
     now_playing: Optional[str] = None
     channels: Mapping[str, ChannelStatus] = field(default_factory=_frozen)
     notices: tuple[str, ...] = ()
@@ -67,6 +68,7 @@ class Status:
             "room_volume": self.room_volume,
             "ambient_level": self.ambient_level,
             "cap": self.cap,
+            "room_spl": self.room_spl,
             "now_playing": self.now_playing,
             "channels": {name: ch.as_dict() for name, ch in self.channels.items()},
             "notices": list(self.notices),

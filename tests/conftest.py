@@ -176,9 +176,11 @@ def write_playlist(path: Path, entries):
 
 
 def write_config(folder: Path, tones: Path, audio=None, receptive=None, playlists=None,
-                 extra: str = "", fmt="wav") -> Path:
+                 extra: str = "", fmt="wav", analysis: bool = False) -> Path:
     """A room's config and playlists; `fmt` is one format for every track, or "mixed"
-    (MIXED_FORMATS)."""
+    (MIXED_FORMATS). Track analysis and matched loudness are off unless asked for
+    (`analysis=True`, `audio={"normalise": True}`): the tone tracks are full scale, and a
+    test of levels means the levels it sets."""
     folder.mkdir(parents=True, exist_ok=True)
     ext = MIXED_FORMATS if fmt == "mixed" else {"ambient": fmt, "welcome": fmt,
                                                 "receptive": (fmt,) * 3}
@@ -193,7 +195,7 @@ def write_config(folder: Path, tones: Path, audio=None, receptive=None, playlist
     for kind, entries in lists.items():
         write_playlist(folder / f"{kind}.m3u", entries)
     a = {"output": "pulse", "cap": 80, "volume": 70, "ambient_level": 40, "quiet_s": 1.5,
-         "crossfade_s": 1.0, "fade_in_s": 0.3, "ambient_fade_in_s": 0.3}
+         "crossfade_s": 1.0, "fade_in_s": 0.3, "ambient_fade_in_s": 0.3, "normalise": False}
     a.update(audio or {})
     r = {"fade_out_s": 2, "min_minutes": 0.05}
     r.update(receptive or {})
@@ -218,6 +220,8 @@ minutes = 1
 socket = "run/control.sock"
 [state]
 dir = "state"
+[analysis]
+background = {str(analysis).lower()}
 {extra}
 """
     path = folder / "config.toml"
@@ -375,7 +379,7 @@ class SilentAudio(AudioOutput):
         self.played = []
 
     def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
-             join_fade=False):
+             join_fade=False, gain_db=0.0):
         self.played.append((channel, track.title))
 
     def fade(self, channel, level_db, seconds, now):

@@ -30,6 +30,8 @@ def register(sub, common):
                          help="play a short, quiet tone through the room's path and cap")
     s.add_argument("--level", type=_level, default=40.0, help="0-100, default 40 (quiet)")
     s.set_defaults(func=cmd_test)
+    from .calibrate import register as register_calibrate
+    register_calibrate(sub, common, _level)
 
 
 def _level(text: str) -> float:
@@ -79,6 +81,11 @@ def _write_test_tone(path: Path, rate: int = 48000):
     step = 2 * math.pi * TEST_TONE_HZ / rate
     samples = array.array("h", (int(32767 * math.sin(step * i))
                                 for i in range(int(TEST_TONE_S * rate))))
+    write_mono_wav(path, samples, rate)
+
+
+def write_mono_wav(path: Path, samples: array.array, rate: int = 48000):
+    """16-bit mono PCM samples as a WAV file."""
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -87,40 +94,49 @@ def _write_test_tone(path: Path, rate: int = 48000):
 
 
 def cmd_test(args) -> int:
-    """The tone goes through open_audio, VlcAudio and the cap stage exactly as the room's
-    music does: fade in from silence, the level, the cap, a fade out."""
     from ..config import load_config
     from ..levels import TRACK_HEADROOM_DB, level_to_db
-    from ..session.model import FOREGROUND_CH, Track
-    from .output import open_audio
     cfg = load_config(args.config, check_media=False)
     level = min(args.level, cfg.settings.cap)
-    events = []
     with tempfile.TemporaryDirectory(prefix="appliance-audio-test-") as tmp:
         tone = Path(tmp) / "test-tone.wav"
         _write_test_tone(tone)
-        audio = open_audio(cfg.audio, events.append, Path(tmp), level_to_db(cfg.settings.cap),
-                           cfg.room_id)
-        try:
-            if audio.output_fault:
-                print(f"cannot play: {audio.output_fault}", file=sys.stderr)
-                return EXIT_NO_CARD
-            now = time.monotonic
-            audio.play(FOREGROUND_CH, Track(str(tone), "test tone"), level_to_db(level), 0.5,
-                       1, 0.0, now())
-            _run(audio, seconds=TEST_TONE_S - 0.8)
-            audio.fade(FOREGROUND_CH, None, 0.5, now())
-            _run(audio, seconds=1.0)
-        finally:
-            audio.close()
-    failed = [e for e in events if type(e).__name__ == "TrackFailed"]
-    if failed:
-        print(f"the tone did not play: {failed[0].reason}", file=sys.stderr)
+        output, problem = play_through_room(cfg, tone, level, TEST_TONE_S, Path(tmp))
+    if problem:
+        print(problem, file=sys.stderr)
         return EXIT_NO_CARD
     heard = level_to_db(level) - TRACK_HEADROOM_DB
     print(f"played {TEST_TONE_S:g} s of {TEST_TONE_HZ:g} Hz at level {level:g} "
-          f"({heard:.0f} dBFS) through {audio.output_name}, cap {cfg.settings.cap:g}")
+          f"({heard:.0f} dBFS) through {output}, cap {cfg.settings.cap:g}")
     return 0
+
+
+def play_through_room(cfg, path: Path, level: float, seconds: float, run_dir: Path,
+                      gain_db: float = 0.0, what: str = "the tone"):
+    """Play `path` through open_audio, VlcAudio and the cap stage exactly as the room's music
+    goes: fade in from silence, the level (plus `gain_db`), the cap, a fade out. Returns
+    (the output's name, None) or (name, a one-line problem)."""
+    from ..levels import level_to_db
+    from ..session.model import FOREGROUND_CH, Track
+    from .output import open_audio
+    events = []
+    audio = open_audio(cfg.audio, events.append, run_dir, level_to_db(cfg.settings.cap),
+                       cfg.room_id)
+    try:
+        if audio.output_fault:
+            return audio.output_name, f"cannot play: {audio.output_fault}"
+        now = time.monotonic
+        audio.play(FOREGROUND_CH, Track(str(path), path.stem), level_to_db(level), 0.5, 1,
+                   0.0, now(), gain_db=gain_db)
+        _run(audio, seconds=seconds - 0.8)
+        audio.fade(FOREGROUND_CH, None, 0.5, now())
+        _run(audio, seconds=1.0)
+    finally:
+        audio.close()
+    failed = [e for e in events if type(e).__name__ == "TrackFailed"]
+    if failed:
+        return audio.output_name, f"{what} did not play: {failed[0].reason}"
+    return audio.output_name, None
 
 
 def _run(audio, seconds: float):

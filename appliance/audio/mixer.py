@@ -23,6 +23,7 @@ from .ramp import Ramp, ramp_from
 class DeckMix:
     gain: Ramp = field(default_factory=lambda: Ramp(SILENCE_DB, SILENCE_DB, 0.0, 0.0))
     sounding: bool = False  # playing (confirmed by libVLC), so its level matters
+    trim_db: float = 0.0    # the track's matched-loudness gain (session/library.py)
 
     def gain_db(self, now: float) -> float:
         return self.gain.level_at(now)
@@ -40,10 +41,10 @@ class ChannelMix:
 
 
 def deck_db(channel: ChannelMix, deck: DeckMix, now: float) -> float:
-    """The level a deck should sound at: fader plus gain, silence below the floor."""
+    """The level a deck should sound at: fader plus gain plus trim, silence below the floor."""
     if not deck.sounding:
         return SILENCE_DB
-    db = channel.fader_db(now) + deck.gain_db(now)
+    db = channel.fader_db(now) + deck.gain_db(now) + deck.trim_db
     return db if db > SILENCE_DB else SILENCE_DB
 
 

@@ -54,7 +54,8 @@ class Preroll:
     def take(self, track: Track, now: float):
         """(player, generation) of `track` if it is ready, else None; the next is due later."""
         pending = self._pending
-        if pending is None or pending.stage != "ready" or pending.track != track:
+        if pending is None or pending.stage != "ready" \
+                or pending.track.path != track.path:  # the same file, whatever analysis added
             return None
         self._pending, self.due = None, now + PREROLL_AFTER_S
         return pending.player, pending.generation
@@ -62,7 +63,8 @@ class Preroll:
     def tick(self, now: float, device_away: bool) -> Optional[float]:
         """Move a pre-roll on; returns when it wants the next tick."""
         pending = self._pending
-        if pending is not None and pending.track != self.track:
+        if pending is not None and (self.track is None
+                                    or pending.track.path != self.track.path):
             self.drop()
             pending = None
         if pending is None:

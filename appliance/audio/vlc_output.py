@@ -116,7 +116,8 @@ class VlcAudio:
     # --- effects from the session ---------------------------------------------------------
 
     def play(self, channel: str, track: Track, level_db: float, fade_in_s: float,
-             play_id: int, crossfade_s: float, now: float, join_fade: bool = False):
+             play_id: int, crossfade_s: float, now: float, join_fade: bool = False,
+             gain_db: float = 0.0):
         ch = self.channels[channel]
         if not join_fade:
             # a new command sets the channel's level; a track still sounding keeps its level
@@ -132,7 +133,8 @@ class VlcAudio:
         deck = ch.current
         self._stop_deck(deck)  # an earlier track still fading out (already low)
         deck.play_id, deck.track, deck.fade_in_s = play_id, track, fade_in_s
-        deck.mix, deck.audio_seen, deck.started_at, deck.resume_s = DeckMix(), False, now, 0.0
+        deck.mix, deck.audio_seen, deck.started_at, deck.resume_s = (DeckMix(trim_db=gain_db),
+                                                                     False, now, 0.0)
         if self._device_away:
             deck.status = "waiting"
             return
@@ -343,9 +345,10 @@ class VlcAudio:
             deck.status = "playing"
             deck.started_at = now
             # ramp from the silence floor (absolute) up to the channel's level
-            start = SILENCE_DB + 1.0 - self.channels[channel].mix.fader_db(now)
+            trim = deck.mix.trim_db
+            start = SILENCE_DB + 1.0 - self.channels[channel].mix.fader_db(now) - trim
             deck.mix = DeckMix(gain=Ramp(min(start, 0.0), 0.0, now, deck.fade_in_s),
-                               sounding=True)
+                               sounding=True, trim_db=trim)
         elif now - deck.started_at > START_TIMEOUT_S:
             play_id = deck.play_id
             self._stop_deck(deck)

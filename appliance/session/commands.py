@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .model import Track
+from .model import Library, Track
 
 # --- commands a person (or the schedule) gives -----------------------------------------
 
@@ -94,8 +94,15 @@ class TrackFailed:
     reason: str
 
 
+@dataclass(frozen=True)
+class LibraryAnalysed:
+    """The background analysis has annotated the playlists (tempo, loudness, gain): the
+    room plays these from now on (see session/library.py)."""
+    library: Library
+
+
 Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Next, Volume,
-                VolumeStep, Tick, TrackEnded, TrackFailed]
+                VolumeStep, Tick, TrackEnded, TrackFailed, LibraryAnalysed]
 
 #: the verbs people use, by name (CLI, panel, MQTT) -> command class
 VERBS = {
@@ -118,6 +125,7 @@ class Play:
     play_id: int
     crossfade_s: float = 0.0  # whatever this channel still plays fades out over this time
     join_fade: bool = False   # the next track of a playlist: keep the channel's fader as it is
+    gain_db: float = 0.0      # this track's matched-loudness gain, on top of the fader
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from typing import Optional
 from ..levels import level_to_db
 from . import commands as c
 from . import phases
+from .library import swap_library, track_gain_db
 from .model import (AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE, REFLECTION,
                     ChannelPlan, Phase, State, Track)
 
@@ -120,7 +121,8 @@ class _Builder:
         self.set_plan(channel, ChannelPlan(tracks=tuple(tracks), index=0, play_id=play_id,
                                            loop=loop))
         self.effects.append(c.Play(channel, tracks[0], level_to_db(level), fade_in_s, play_id,
-                                   crossfade_s))
+                                   crossfade_s, gain_db=track_gain_db(self.state, tracks[0],
+                                                                      level)))
 
     def fade_out(self, channel: str, seconds: float):
         plan = self.state.plan(channel)
@@ -368,7 +370,8 @@ def _track_over(state: State, channel: str, play_id: int, now: float,
     b.set(next_play_id=play_id + 1)
     b.set_plan(channel, replace(plan, index=index, play_id=play_id, failures=failures))
     b.effects.append(c.Play(channel, plan.tracks[index], level_to_db(level),
-                            state.settings.fade_in_s, play_id, join_fade=True))
+                            state.settings.fade_in_s, play_id, join_fade=True,
+                            gain_db=track_gain_db(state, plan.tracks[index], level)))
     return b.done()
 
 
@@ -385,4 +388,5 @@ _HANDLERS = {
     c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Next: _next,
     c.Volume: _volume, c.VolumeStep: _volume_step,
     c.Tick: _tick, c.TrackEnded: _track_ended, c.TrackFailed: _track_failed,
+    c.LibraryAnalysed: lambda state, cmd, now: Outcome(swap_library(state, cmd.library)),
 }

@@ -49,6 +49,8 @@ class Settings:
     crossfade_s: float = key(2.0, 0.1, 30, toml="audio.crossfade_s")
     fade_in_s: float = key(1.0, 0.05, 30, toml="audio.fade_in_s")
     ambient_fade_in_s: float = key(5.0, 0.05, 600, toml="audio.ambient_fade_in_s")
+    # matched loudness: each track's gain_db (from `appliance analyse`) is applied, capped
+    normalise: bool = key(True, toml="audio.normalise")
     receptive_order: str = key("order", choices=("order", "shuffle"), toml="receptive.order")
     receptive_fade_out_s: float = key(30.0, 0, 600, toml="receptive.fade_out_s")
     receptive_min_minutes: float = key(1, 0.01, 60, toml="receptive.min_minutes")

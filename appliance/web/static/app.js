@@ -77,7 +77,8 @@
     $("phase").textContent = PHASES[s.phase] || s.phase;
     $("playing").textContent = s.now_playing ? "\u266A " + s.now_playing : "Nothing playing";
     $("volume").textContent = Math.round(s.volume);
-    $("cap").textContent = "cap " + Math.round(s.cap);
+    $("cap").textContent = "cap " + Math.round(s.cap) +
+      (s.room_spl != null ? " \u00b7 \u2248" + s.room_spl + " dB SPL" : "");
     if (s.room_name) { $("room").textContent = s.room_name; document.title = s.room_name; }
     // what the room accepts now comes from the server's phase table (status.possible);
     // a dimmed button still works: pressed, it says why not (so no aria-disabled)
