@@ -59,7 +59,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_collection_finish(session):
     """A pytest that ignores the groups (a newer one than pytest-xdist knows) would play two
     rooms at once and split a module's ordered tests: say so instead of running like that."""
-    if session.config.getvalue("loadgroup") and any("@" not in i.nodeid for i in session.items):
+    grouped = getattr(session.config.option, "loadgroup", False)  # set on xdist's workers
+    if grouped and any("@" not in item.nodeid for item in session.items):
         raise pytest.UsageError("pytest-xdist did not apply the test groups (tests/conftest.py):"
                                 " check the pytest / pytest-xdist versions in pyproject.toml")
 

@@ -221,7 +221,11 @@ def test_a_corrupt_record_is_moved_aside_reported_and_a_new_one_begun(tmp_path):
     state.mkdir()
     (state / db.FILE_NAME).write_bytes(b"this is no database, just bytes " * 200)
     room = Room(tmp_path)
-    fault = room.engine.status().faults.get("record")
+    deadline = time.monotonic() + 5
+    while "record" not in room.engine.status().faults:  # the next snapshot shows it
+        assert time.monotonic() < deadline, "the corrupt file was not reported"
+        time.sleep(0.02)
+    fault = room.engine.status().faults["record"]
     [aside] = db.moved_aside(room.path)
     assert aside.read_bytes().startswith(b"this is no database")
     assert fault and str(room.path) in fault and aside.name in fault

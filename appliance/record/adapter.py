@@ -190,9 +190,11 @@ class RecordAdapter:
     def _failed(self, exc: sqlite3.Error, batch: list):
         rec = self.recorder
         if isinstance(exc, sqlite3.IntegrityError) and rec.session is not None:
-            # the session was erased under us (appliance client forget): not recorded again
+            # the session was erased under us (appliance client forget): not recorded again;
+            # the batch is replayed, since what came after that session's end (the next
+            # session) is in it too
             log.info("record: the session in the room was erased; it is not recorded further")
-            rec.session, rec.erased, self._retry = None, True, []
+            rec.session, rec.erased, self._retry = None, True, batch
             return
         if db.is_corrupt(exc):
             # the new file starts with the room as it was before this batch, then the batch
