@@ -6,7 +6,7 @@ import importlib
 import sys
 
 from .adapters import ADAPTERS
-from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused
+from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused, verb_command
 from .errors import ApplianceError, ConfigError
 
 # a verb that only talks to the socket imports no more than this: the daemon's own modules
@@ -127,22 +127,6 @@ def format_status(status: dict) -> str:
     return "\n".join(lines)
 
 
-def _verb(name, arg_names=()):
-    def run(args) -> int:
-        payload = {arg: getattr(args, arg) for arg in arg_names
-                   if getattr(args, arg) is not None}
-        answer, error = ask(args, name, payload)
-        if error:
-            return refused(error)
-        status = answer.get("status") or {}
-        line = f"ok: {status.get('phase')}"
-        if answer.get("message"):
-            line += f" ({answer['message']})"
-        print(line)
-        return 0
-    return run
-
-
 ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
               "volume")
 OWN = ("run", "check-config", "demo-media", "status") + ROOM_VERBS
@@ -192,7 +176,7 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
         elif name in ("receptive", "volume"):
             names = ("minutes",) if name == "receptive" else ("level",)
             s.add_argument(names[0], type=arg_type(name, names[0]))
-        s.set_defaults(func=_verb(name, names))
+        s.set_defaults(func=verb_command(name, names))
     if wanted in OWN:
         return p
     # the room's sound (cards, a test tone), client profiles, then each adapter's own

@@ -343,6 +343,7 @@ class Engine:
             volume=state.ambient_level if state.phase == session.AMBIENT else state.volume,
             room_volume=state.volume, ambient_level=state.ambient_level,
             cap=state.settings.cap, now_playing=track.title if track else None,
+            client=state.client.code if state.client else None,
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,

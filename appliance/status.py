@@ -38,6 +38,7 @@ class Status:
     ambient_level: float = 0
     cap: float = 0
     now_playing: Optional[str] = None
+    client: Optional[str] = None       # the chosen client's code: on the box only, never MQTT
     channels: Mapping[str, ChannelStatus] = field(default_factory=_frozen)
     notices: tuple[str, ...] = ()
     fault: Optional[str] = None        # the engine's own: it has failed or is stuck
@@ -67,6 +68,7 @@ class Status:
             "ambient_level": self.ambient_level,
             "cap": self.cap,
             "now_playing": self.now_playing,
+            "client": self.client,
             "channels": {name: ch.as_dict() for name, ch in self.channels.items()},
             "notices": list(self.notices),
             "fault": self.fault,
