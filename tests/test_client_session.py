@@ -2,6 +2,8 @@
 `client use` resolves it from the store (a real engine, stand-in audio, a real state dir)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from appliance.engine import Engine
@@ -117,6 +119,16 @@ def test_a_booking_whose_client_cannot_be_used_is_a_notice_without_the_code():
     [notice] = [e.message for e in out.effects if isinstance(e, c.Notice)]
     assert notice.startswith("the booked client's profile was not used: welcome:")
     assert "Q7" not in notice and out.state.client is None
+
+
+def test_the_mqtt_state_is_built_field_by_field_and_never_carries_the_code():
+    from appliance.mqtt.messages import state_payload
+    from appliance.status import FIELDS, Status
+    status = Status(phase="ambient", client="Q7x-k", cap=40, room="r", room_name="Room")
+    sent = json.loads(state_payload(status, 1e9, 0.0))
+    assert "Q7x-k" not in json.dumps(sent) and "client" in FIELDS
+    assert set(sent) == {"phase", "remaining_s", "ends_at", "volume", "cap", "now_playing",
+                         "faults"}
 
 
 # --- the daemon's side: resolved from the store ------------------------------------------------
