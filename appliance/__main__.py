@@ -113,6 +113,8 @@ def format_status(status: dict) -> str:
         lines.append(f"time left: {int(remaining) // 60}:{int(remaining) % 60:02d}")
     lines.append(f"volume: {status.get('volume'):g} (cap {status.get('cap'):g})")
     lines.append(f"now playing: {status.get('now_playing') or '-'}")
+    if status.get("client"):
+        lines.append(f"client: {status['client']}")
     for name, ch in (status.get("channels") or {}).items():
         level = ch.get("level_db")
         lines.append(f"  {name}: {ch.get('state')}"

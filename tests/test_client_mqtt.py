@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+from appliance.__main__ import main
 from appliance.profiles.desk import ClientDesk
 
 from .test_mqtt import mqtt_section, online, results, send, states
@@ -19,7 +20,7 @@ NAME = "Anna Smith"
 
 
 def test_no_mqtt_message_carries_the_code_and_mqtt_cannot_choose_a_client(
-        room_factory, mosquitto, subscriber_factory, caplog):
+        room_factory, mosquitto, subscriber_factory, caplog, capsys):
     broker = mosquitto()
     sub = subscriber_factory(broker.port)
     room = room_factory(extra=mqtt_section(broker.port))
@@ -27,7 +28,12 @@ def test_no_mqtt_message_carries_the_code_and_mqtt_cannot_choose_a_client(
     caplog.set_level(logging.INFO)
     with room:
         online(sub)
-        room.send("client use", code=CODE)
+        socket = str(room.cfg.socket_path)
+        assert main(["client", "use", CODE, "--socket", socket]) == 0  # the CLI, the socket
+        assert capsys.readouterr().out == f"ok: idle (client {CODE}: the session follows " \
+                                          "their profile)\n"
+        assert main(["status", "--socket", socket]) == 0
+        assert f"client: {CODE}\n" in capsys.readouterr().out
         room.send("ambient")
         sub.wait_for(lambda m: states(sub)[-1:] and states(sub)[-1]["phase"] == "ambient",
                      what="ambient with the client chosen")

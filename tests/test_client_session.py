@@ -174,3 +174,11 @@ def test_client_use_refuses_a_name_an_unknown_code_and_a_profile_that_no_longer_
     with pytest.raises(Refused, match=r"^client use: welcome: no track called 'Short hello'"):
         registry.call("client use", {"code": "K17"})
     assert engine.status().client is None
+
+
+def test_the_command_line_refuses_a_name_before_anything_is_sent(capsys):
+    from appliance.__main__ import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["client", "use", "Anna Smith", "--socket", "/nonexistent/control.sock"])
+    assert exit_.value.code == 2
+    assert "client use: code: 'Anna Smith' is not a client code" in capsys.readouterr().err
