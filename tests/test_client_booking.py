@@ -57,8 +57,8 @@ def test_an_unknown_code_is_a_notice_without_the_code_and_the_room_runs_as_set(b
     assert room.state.phase == "ambient" and room.state.client is None
     [ambient] = [cmd for _, cmd, _, _ in room.log if isinstance(cmd, c.Ambient)]
     assert ambient.client is None
-    assert ambient.client_problem == (f"one-off session {one_off}: no client profile has its "
-                                      "code; the room runs on its own settings")
+    assert ambient.client_problem == (f"one-off session {one_off}: no client profile could be "
+                                      "found for its code; the room runs on its own settings")
     assert "Q7-unknown" not in caplog.text
 
 

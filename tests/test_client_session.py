@@ -110,8 +110,8 @@ def test_a_booked_ambient_chooses_its_client_first_but_not_over_one_chosen_by_ha
 
 
 def test_a_booking_whose_client_cannot_be_used_is_a_notice_without_the_code():
-    problem = "one-off session o-1: no client profile has its code; the room runs on its own " \
-              "settings"
+    problem = "one-off session o-1: no client profile could be found for its code; the room " \
+              "runs on its own settings"
     out = run(new_state(ROOM, LIB), c.Ambient(client_problem=problem))
     assert out.state.phase == "ambient" and out.state.client is None
     assert [e.message for e in out.effects if isinstance(e, c.Notice)] == [problem]

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Optional
 
-from .rules import Profile, ProfileError, Room, check, check_code, clean, updated
+from .rules import FIELD, OPTION, Profile, ProfileError, Room, check, check_code, clean, updated
 from .store import ProfileStore
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def change(store: ProfileStore, room: Room, code, given: dict, unset=(), adding=
     the fields in `unset`; the stored profile. `report(line)`: a corrupt file's one line."""
     code = check_code(code)
     for option in unset:
+        if not isinstance(option, str) or FIELD.get(option, option) not in OPTION:
+            raise ProfileError(str(option)[:40], "not a field of a client profile")
         if option in given:
             raise ProfileError(option, "given and unset at once")
     fields = clean(given, room)

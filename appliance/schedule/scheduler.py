@@ -224,7 +224,8 @@ class Scheduler:
         try:
             return self.clients.resolve(slot.label), None
         except ClientRefused:
-            return None, f"{what}: no client profile has its code; {own}"
+            # (the refusal's own text would name the code)
+            return None, f"{what}: no client profile could be found for its code; {own}"
         except ProfileError as exc:
             return None, f"{what}: its client's profile does not fit the room ({exc}); {own}"
 
