@@ -182,3 +182,14 @@ def test_the_command_line_refuses_a_name_before_anything_is_sent(capsys):
         main(["client", "use", "Anna Smith", "--socket", "/nonexistent/control.sock"])
     assert exit_.value.code == 2
     assert "client use: code: 'Anna Smith' is not a client code" in capsys.readouterr().err
+
+
+def test_a_state_dir_that_refuses_is_a_refusal_and_the_room_runs_on(desk, monkeypatch):
+    desk, registry, engine = desk
+
+    def refuse(*_):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(desk.store, "locked", refuse)
+    with pytest.raises(Refused, match=r"^client use: cannot read .*clients.json \(Permission "):
+        registry.call("client use", {"code": "K17"})
+    assert engine.status().client is None and engine.status().fault is None

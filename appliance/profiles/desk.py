@@ -95,8 +95,12 @@ class ClientDesk:
         return cls(cfg.state_dir, Room.of(cfg, media=True))
 
     def profiles(self) -> dict:
-        with self.store.locked():
-            return load(self.store)
+        try:
+            with self.store.locked():
+                return load(self.store)
+        except OSError as exc:  # the state dir itself refuses (its lock file)
+            raise ClientRefused(f"cannot read {self.store.path} ({exc.strerror or exc})") \
+                from None
 
     def change(self, code, given: dict, unset=(), adding=False) -> Profile:
         return change(self.store, self.room, code, given, unset, adding)
