@@ -6,7 +6,7 @@ import importlib
 import sys
 
 from .adapters import ADAPTERS
-from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused
+from .cli_common import EXIT_CONFIG, EXIT_UNREACHABLE, arg_type, ask, refused, verb_command
 from .errors import ApplianceError, ConfigError
 
 # a verb that only talks to the socket imports no more than this: the daemon's own modules
@@ -117,6 +117,8 @@ def format_status(status: dict) -> str:
         lines.append(f"time left: {int(remaining) // 60}:{int(remaining) % 60:02d}")
     lines.append(f"volume: {status.get('volume'):g} (cap {status.get('cap'):g})")
     lines.append(f"now playing: {status.get('now_playing') or '-'}")
+    if status.get("client"):
+        lines.append(f"client: {status['client']}")
     for name, ch in (status.get("channels") or {}).items():
         level = ch.get("level_db")
         lines.append(f"  {name}: {ch.get('state')}"
@@ -129,22 +131,6 @@ def format_status(status: dict) -> str:
     if status.get("fault"):
         lines.append(f"FAULT engine: {status['fault']}")
     return "\n".join(lines)
-
-
-def _verb(name, arg_names=()):
-    def run(args) -> int:
-        payload = {arg: getattr(args, arg) for arg in arg_names
-                   if getattr(args, arg) is not None}
-        answer, error = ask(args, name, payload)
-        if error:
-            return refused(error)
-        status = answer.get("status") or {}
-        line = f"ok: {status.get('phase')}"
-        if answer.get("message"):
-            line += f" ({answer['message']})"
-        print(line)
-        return 0
-    return run
 
 
 ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
@@ -196,7 +182,7 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
         elif name in ("receptive", "volume"):
             names = ("minutes",) if name == "receptive" else ("level",)
             s.add_argument(names[0], type=arg_type(name, names[0]))
-        s.set_defaults(func=_verb(name, names))
+        s.set_defaults(func=verb_command(name, names))
     if wanted in OWN:
         return p
     # the room's sound (cards, a test tone), client profiles, track analysis, then each adapter's own

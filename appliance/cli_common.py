@@ -51,3 +51,20 @@ def arg_type(verb: str, name: str, flag: str | None = None):
             raise argparse.ArgumentTypeError(exc.message) from None
     parse.__name__ = flag or name
     return parse
+
+
+def verb_command(name: str, arg_names=()):
+    """The CLI command of a verb the running daemon carries out: `ok: <phase> (message)`."""
+    def run(args) -> int:
+        payload = {arg: getattr(args, arg) for arg in arg_names
+                   if getattr(args, arg) is not None}
+        answer, error = ask(args, name, payload)
+        if error:
+            return refused(error)
+        status = answer.get("status") or {}
+        line = f"ok: {status.get('phase')}"
+        if answer.get("message"):
+            line += f" ({answer['message']})"
+        print(line)
+        return 0
+    return run

@@ -21,6 +21,7 @@ from . import session
 from .adapters import ADAPTERS
 from .engine import Engine, Pending
 from .levels import level_to_db
+from .profiles.desk import ClientDesk
 from .session.model import Settings
 from .status import Status
 from .verbs import Handler, Registry
@@ -63,6 +64,7 @@ class AdapterContext:
     room: RoomInfo
     engine: EngineView                     # submit(), the status stream, report_fault()
     verbs: Registry                        # call() what others offer (the panel does)
+    clients: Optional[ClientDesk] = None   # the profiles: edited (panel), resolved (schedule)
 
     def report_fault(self, message: Optional[str]):
         """This adapter's fault line in status (None clears it)."""
@@ -85,6 +87,7 @@ class Daemon:
         self.control = None
         self.analysis = None  # the background track analysis (tests wait on it)
         self.registry: Optional[Registry] = None
+        self.clients: Optional[ClientDesk] = None
         self.adapters: dict[str, Adapter] = {}  # the running ones, by name (tests look in)
         self._started: list = []
 
@@ -111,6 +114,8 @@ class Daemon:
         self.engine.start()
         self._started.append(self.engine.shutdown)
         self.registry = Registry(self.engine)
+        self.clients = ClientDesk.of(cfg)
+        self.registry.offer_commands("clients", self.clients.commands())
         self.control = ControlSocket(self.registry, cfg.socket_path)
         self.control.start()
         self._started.append(self.control.stop)
@@ -136,7 +141,7 @@ class Daemon:
         if config is None:
             return None
         module = importlib.import_module(f".{name}.adapter", __package__)
-        context = AdapterContext(name, config, room, self.engine, self.registry)
+        context = AdapterContext(name, config, room, self.engine, self.registry, self.clients)
         adapter = module.create(context, **options)
         if adapter is None:
             return None

@@ -349,6 +349,7 @@ class Engine:
             volume=volume, room_volume=state.volume, ambient_level=state.ambient_level,
             cap=state.settings.cap, now_playing=track.title if track else None,
             room_spl=round(calibration.spl_at(volume)) if calibration and volume else None,
+            client=state.client.code if state.client else None,
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,

@@ -32,7 +32,6 @@ class Status:
     phase: str
     room: Optional[str] = None
     room_name: Optional[str] = None
-    client: Optional[str] = None
     deadline: Optional[float] = None   # when the timed phase ends (engine's monotonic clock)
     volume: float = 0                  # what the room hears now: the bed in ambient
     room_volume: float = 0             # the foreground's level
@@ -40,6 +39,7 @@ class Status:
     cap: float = 0
     room_spl: Optional[float] = None   # about how loud the room is now, dB SPL (calibrated)
     now_playing: Optional[str] = None
+    client: Optional[str] = None       # the chosen client's code: on the box only, never MQTT
     channels: Mapping[str, ChannelStatus] = field(default_factory=_frozen)
     notices: tuple[str, ...] = ()
     fault: Optional[str] = None        # the engine's own: it has failed or is stuck
@@ -70,6 +70,7 @@ class Status:
             "cap": self.cap,
             "room_spl": self.room_spl,
             "now_playing": self.now_playing,
+            "client": self.client,
             "channels": {name: ch.as_dict() for name, ch in self.channels.items()},
             "notices": list(self.notices),
             "fault": self.fault,

@@ -31,7 +31,7 @@ class Arg:
     def __init__(self, name: str, kind: str, required: bool = True, low: float | None = None,
                  above: float | None = None, high: float | None = None):
         self.name = name
-        self.kind = kind          # number | whole | track | name | label | datetime
+        self.kind = kind          # number | whole | track | name | label | code | datetime
         self.required = required
         self.low = low            # inclusive
         self.above = above        # exclusive
@@ -79,6 +79,11 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
          owner="schedule", help="book a one-off session"),
     Verb("schedule remove", (Arg("id", "name"),), owner="schedule",
          help="cancel a one-off session"),
+    # the daemon resolves the code from the profiles, the engine applies it (session/client.py)
+    Verb("client use", (Arg("code", "code"),), owner="clients",
+         help="choose the client before the welcome: the session follows their profile"),
+    Verb("client clear", owner="clients",
+         help="before the welcome: back to the room's own settings"),
     Verb("mqtt", owner="mqtt", help="the broker connection and topics"),
     Verb("record sessions", (Arg("client", "label", required=False),
                              Arg("since", "datetime", required=False),
@@ -96,6 +101,7 @@ OFF = {"gpio": "GPIO is off: no [gpio], [[buttons]] or [[lights]] in config.toml
        "schedule": "the schedule is off: add a [schedule] section to config.toml",
        "mqtt": "MQTT is off (no [mqtt] section, or enabled = false)",
        "record": "the session record is off ([record] enabled = false)",
+       "clients": "client profiles are chosen through the appliance's daemon only",
        "test": "test hooks are off (APPLIANCE_TEST_HOOKS=1 turns them on, for the tests)"}
 
 
@@ -138,10 +144,12 @@ def validate(verb, args=None) -> dict:
 
 def parse_command(verb, args=None):
     """('receptive', {'minutes': 20}) -> Receptive(20.0), for the room's own verbs."""
-    clean = validate(verb, args)
-    if TABLE[verb].owner != "engine":
+    spec = TABLE.get(verb) if isinstance(verb, str) else None
+    if spec is not None and spec.owner != "engine":
+        # before its arguments are looked at: an input that may not give this verb (MQTT)
+        # never echoes them (a client's name typed where a code belongs)
         raise UnknownCommand(f"{verb}: not a command for the room")
-    return _command(verb, clean)
+    return _command(verb, validate(verb, args))
 
 
 def _command(verb: str, args: dict):
@@ -242,13 +250,16 @@ def _name(arg: Arg, where: str, value):
     return value
 
 
-def _label(arg: Arg, where: str, value):
-    if value == "":
-        return None
+def _code(arg: Arg, where: str, value):
     problem = check_label(value)
     if problem:
         raise InvalidArgument(f"{where}: {problem}", arg.name)
     return value
+
+
+def _label(arg: Arg, where: str, value):
+    """A client code, or "" for none (a booking without one)."""
+    return None if value == "" else _code(arg, where, value)
 
 
 def _datetime(arg: Arg, where: str, value):
@@ -266,7 +277,7 @@ def _datetime(arg: Arg, where: str, value):
 
 
 _CLEAN = {"number": _number, "whole": _whole, "track": _track, "name": _name,
-          "label": _label, "datetime": _datetime}
+          "label": _label, "code": _code, "datetime": _datetime}
 
 
 # --- who carries a verb out -----------------------------------------------------------------
@@ -282,24 +293,38 @@ class Registry:
         self.engine = engine
         self.answer_timeout_s = answer_timeout_s
         self._handlers: dict[str, Handler] = {}
+        self._makers: dict[str, Callable[[dict], object]] = {}
 
     def offer(self, owner: str, handlers: Mapping[str, Handler]):
-        for verb in handlers:
+        self._check(owner, handlers)
+        self._handlers.update(handlers)
+
+    def offer_commands(self, owner: str, makers: Mapping[str, Callable[[dict], object]]):
+        """Verbs the engine carries out once `owner` has built their command from the
+        checked arguments (the daemon resolves a client code from the profiles): submitted
+        like the room's own, with their source. A maker raises a CommandError to refuse."""
+        self._check(owner, makers)
+        self._makers.update(makers)
+
+    @staticmethod
+    def _check(owner: str, verbs):
+        for verb in verbs:
             if TABLE[verb].owner != owner:
                 raise ValueError(f"{owner} cannot offer {verb!r}: the table says "
                                  f"{TABLE[verb].owner}")
-        self._handlers.update(handlers)
 
     def offers(self, verb: str) -> bool:
-        return verb in self._handlers or (verb in TABLE and TABLE[verb].owner == "engine")
+        return verb in self._handlers or verb in self._makers or (
+            verb in TABLE and TABLE[verb].owner == "engine")
 
     def call(self, verb, args=None, source: str = "cli") -> dict:
         """Validate, carry out, answer: {"ok": True, ...}; raises a CommandError."""
         verb, args = resolve(verb, args)
         clean = validate(verb, args)
         spec = TABLE[verb]
-        if spec.owner == "engine":
-            command = _command(verb, clean)
+        if spec.owner == "engine" or verb in self._makers:
+            command = _command(verb, clean) if spec.owner == "engine" else \
+                self._makers[verb](clean)
             message = self.engine.submit(command, source=source).result(self.answer_timeout_s)
             return {"ok": True, "message": message, "status": self.engine.status_dict()}
         handler = self._handlers.get(verb)

@@ -417,14 +417,14 @@ PANEL_PASSPHRASE = "correct horse battery"
 
 
 def adapter_context(engine, name, config, folder: Path, settings=None, registry=None,
-                    room_name="Room A"):
+                    room_name="Room A", clients=None):
     """What the daemon hands an adapter (appliance.daemon.AdapterContext), for a test."""
     from appliance.daemon import AdapterContext, RoomInfo
     from appliance.session.model import Settings
     from appliance.verbs import Registry
     room = RoomInfo("test-room", room_name, settings or Settings(), folder / "run",
                     folder / "state")
-    return AdapterContext(name, config, room, engine, registry or Registry(engine))
+    return AdapterContext(name, config, room, engine, registry or Registry(engine), clients)
 
 
 @pytest.fixture(scope="session")
@@ -458,15 +458,24 @@ def web_panel(tmp_path, hashed_passphrase):
                                Track(str(tmp_path / "s.wav"), "Short hello")),
                       receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
 
-    def make(offer=None, **web):
-        """`offer(context)` may start other real adapters and offer their verbs first."""
+    def make(offer=None, clients=False, **web):
+        """`offer(context)` may start other real adapters and offer their verbs first;
+        `clients`: the client profiles in state_dir, as the daemon offers them."""
         audio, clock = SilentAudio(), FakeClock()
         settings = Settings(receptive_default_minutes=20)
         engine = Engine(new_state(settings, library), audio,
                         room={"id": "test-room", "name": "Room A"})
         engine.start()
         engines.append(engine)
-        context = adapter_context(engine, "web", WebConfig(**web), tmp_path, settings)
+        desk = None
+        if clients:
+            from appliance.profiles.desk import ClientDesk
+            from appliance.profiles.rules import Room
+            desk = ClientDesk(state_dir, Room(settings.cap, tmp_path, library.welcome))
+        context = adapter_context(engine, "web", WebConfig(**web), tmp_path, settings,
+                                  clients=desk)
+        if desk is not None:
+            context.verbs.offer_commands("clients", desk.commands())
         if offer is not None:
             offer(context)
         app = create_app(context, context.config, Credentials(state_dir), clock)

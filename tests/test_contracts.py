@@ -26,6 +26,7 @@ from appliance.mqtt.config import SCENE_NAMES
 from appliance.mqtt.discovery import discovery_messages
 from appliance.mqtt.messages import Topics, parse_cmd
 from appliance.session import Library, Settings, Track, new_state, step
+from appliance.session.model import Client
 from appliance.session import commands as c
 from appliance.session.phases import NEXT_VERB, PHASES, TRANSITIONS, Phase, refusal
 from appliance.status import FIELDS
@@ -47,7 +48,8 @@ INTO = {Phase.IDLE: (), Phase.AMBIENT: (c.Ambient(),), Phase.WELCOME: (c.Welcome
         Phase.ACTIVE: (c.Active(),), Phase.RECEPTIVE: (c.Receptive(20),),
         Phase.REFLECTION: (c.Active(), c.Reflection())}
 COMMAND = {"receptive": c.Receptive(20), "volume": c.Volume(50),
-           "volume_up": c.VolumeStep(5), "volume_down": c.VolumeStep(-5)}
+           "volume_up": c.VolumeStep(5), "volume_down": c.VolumeStep(-5),
+           "client": c.ChooseClient(Client("K17", cap=50))}
 
 
 def room_in(phase):

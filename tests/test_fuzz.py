@@ -38,11 +38,12 @@ def _no_traceback(caplog):
 
 @pytest.fixture
 def api(web_panel, with_buttons):  # noqa: F811
-    """The panel with the real schedule and buttons behind it (their verbs, as the daemon's)."""
+    """The panel with the real schedule, buttons and client profiles behind it (their verbs,
+    as the daemon's)."""
     def offer(context):
         offer_schedule([])(context)
         with_buttons(context)
-    web = web_panel(offer=offer, commands_per_minute=10000)
+    web = web_panel(offer=offer, clients=True, commands_per_minute=10000)
     web.bearer = {"Authorization": f"Bearer {new_api_token(web.state_dir)}"}
     return web
 

@@ -210,7 +210,7 @@ def test_page_is_small_bundled_and_has_no_inline_script(web_panel):
         assert page.status_code == 200
         html = page.data.decode()
         csp = page.headers["Content-Security-Policy"]
-    assets = ["/static/app.js", "/static/app.css", "/static/icon.svg"]
+    assets = ["/static/app.js", "/static/clients.js", "/static/app.css", "/static/icon.svg"]
     total = len(page.data)
     for asset in assets:
         assert asset in html

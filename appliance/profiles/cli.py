@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from ..cli_common import EXIT_CONFIG, EXIT_REFUSED
+from ..cli_common import EXIT_CONFIG, EXIT_REFUSED, arg_type, verb_command
+from ..verbs import TABLE
 
 #: (option, metavar, help): the issue's names; each is a field of rules.Profile
 OPTIONS = (
@@ -55,6 +56,12 @@ def register(sub, common):
     v.add_argument("code", help=CODE_HELP)
     v.add_argument("--yes", action="store_true", help="no question (for scripts)")
     v.set_defaults(func=cmd_forget)
+    # these two ask the running appliance (its control socket), like the room's verbs
+    v = verbs.add_parser("use", parents=[common], help=TABLE["client use"].help)
+    v.add_argument("code", type=arg_type("client use", "code"), help=CODE_HELP)
+    v.set_defaults(func=verb_command("client use", ("code",)))
+    v = verbs.add_parser("clear", parents=[common], help=TABLE["client clear"].help)
+    v.set_defaults(func=verb_command("client clear"))
 
 
 def _say(line: str, code: int) -> int:
@@ -70,23 +77,19 @@ def _room(args, media: bool):
     return cfg, Room.of(cfg, media)
 
 
+def _report(line: str):
+    print(line, file=sys.stderr)
+
+
 def _open(verb: str, cfg):
     """The store, its profiles (a corrupt file reported and moved aside), or an exit code."""
+    from .desk import ClientRefused, load
     from .store import ProfileStore
     store = ProfileStore(cfg.state_dir)
     try:
-        profiles, problem = store.load()
-    except OSError as exc:
-        return store, None, _say(f"{verb}: cannot read {store.path} "
-                                 f"({exc.strerror or exc})", EXIT_REFUSED)
-    if problem:
-        print(f"client: {problem}", file=sys.stderr)
-    return store, profiles, None
-
-
-def _unknown(verb: str, code: str) -> int:
-    return _say(f"{verb}: no profile with the code {code!r} (see appliance client list)",
-                EXIT_REFUSED)
+        return store, load(store, report=_report), None
+    except ClientRefused as exc:
+        return store, None, _say(f"{verb}: {exc}", EXIT_REFUSED)
 
 
 def _bad_code(verb: str, code) -> int | None:
@@ -101,41 +104,21 @@ def _bad_code(verb: str, code) -> int | None:
 
 def cmd_change(args) -> int:
     """client add / client set: check every field, then change the stored file at once."""
-    from .rules import Profile, ProfileError, check, check_code, clean, updated
+    from .desk import ClientRefused, change
+    from .rules import ProfileError, check_code
+    from .store import ProfileStore
     verb, adding = f"client {args.client_verb}", args.client_verb == "add"
     given = {o: getattr(args, o.replace("-", "_")) for o, _, _ in OPTIONS
              if getattr(args, o.replace("-", "_")) is not None}
-    unset = getattr(args, "unset", [])
     try:
-        code = check_code(args.code)
-        for option in unset:
-            if option in given:
-                raise ProfileError(option, "given and unset at once")
+        check_code(args.code)
         cfg, room = _room(args, media="welcome" in given)
-        fields = clean(given, room)
+        profile = change(ProfileStore(cfg.state_dir), room, args.code, given,
+                         getattr(args, "unset", []), adding, report=_report)
     except ProfileError as exc:
         return _say(f"{verb}: {exc}", EXIT_CONFIG)
-    try:
-        from .store import ProfileStore
-        with ProfileStore(cfg.state_dir).locked():
-            store, profiles, failed = _open(verb, cfg)
-            if failed is not None:
-                return failed
-            old = profiles.get(code)
-            if adding and old is not None:
-                return _say(f"{verb}: {code!r} already has a profile (change it with "
-                            f"appliance client set {code})", EXIT_REFUSED)
-            if not adding and old is None:
-                return _unknown(verb, code)
-            profile = updated(old or Profile(code), fields, unset)
-            try:
-                check(profile, room)
-            except ProfileError as exc:
-                return _say(f"{verb}: {exc}", EXIT_CONFIG)
-            store.save({**profiles, code: profile})
-    except OSError as exc:
-        return _say(f"{verb}: cannot write {cfg.state_dir}: {exc.strerror or exc}; nothing "
-                    "changed", EXIT_REFUSED)
+    except ClientRefused as exc:
+        return _say(f"{verb}: {exc}", EXIT_REFUSED)
     print(f"{'added' if adding else 'changed'}: {summary(profile)}")
     return 0
 
@@ -171,7 +154,8 @@ def cmd_show(args) -> int:
         return failed
     profile = profiles.get(args.code)
     if profile is None:
-        return _unknown("client show", args.code)
+        from .desk import unknown
+        return _say(f"client show: {unknown(args.code)}", EXIT_REFUSED)
     print(details(profile, cfg.settings))
     try:
         check(profile, room)  # the room's config may have changed since
@@ -181,21 +165,15 @@ def cmd_show(args) -> int:
 
 
 def cmd_remove(args) -> int:
+    from .desk import ClientRefused, remove
+    from .store import ProfileStore
     if _bad_code("client remove", args.code) is not None:
         return EXIT_CONFIG
     cfg, _ = _room(args, media=False)
-    from .store import ProfileStore
     try:
-        with ProfileStore(cfg.state_dir).locked():
-            store, profiles, failed = _open("client remove", cfg)
-            if failed is not None:
-                return failed
-            if args.code not in profiles:
-                return _unknown("client remove", args.code)
-            store.save({c: p for c, p in profiles.items() if c != args.code})
-    except OSError as exc:
-        return _say(f"client remove: cannot write {cfg.state_dir}: {exc.strerror or exc}; "
-                    "nothing changed", EXIT_REFUSED)
+        remove(ProfileStore(cfg.state_dir), args.code, report=_report)
+    except ClientRefused as exc:
+        return _say(f"client remove: {exc}", EXIT_REFUSED)
     print(f"removed the profile of {args.code}")
     return 0
 

@@ -178,7 +178,7 @@ def updated(profile: Profile, fields: dict, unset=()) -> Profile:
 
 def welcome_title(name: str, room: Room) -> str:
     """The title of the welcome track called `name` (title or file name, any case)."""
-    from ..session.core import find_track
+    from ..session.model import find_track
     if not room.welcome:
         raise ProfileError("welcome", f"no track called {_shown(name)}: the welcome playlist "
                                       "has no track that can be played")

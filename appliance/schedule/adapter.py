@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from ..errors import CommandError, InvalidArgument, Refused
+from .plan import WEEKDAYS
 from .scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,11 @@ class ScheduleAdapter:
                 "schedule remove": self._remove}
 
     def _list(self, args: dict) -> dict:
-        return {"sessions": self.scheduler.upcoming(args.get("limit", 10))}
+        """The next sessions, and the weekly slots as config.toml has them (the panel)."""
+        return {"sessions": self.scheduler.upcoming(args.get("limit", 10)),
+                "weekly": [{"id": s.id, "days": [WEEKDAYS[d] for d in sorted(s.days)],
+                            "start": f"{s.at:%H:%M}", "minutes": s.minutes, "label": s.label}
+                           for s in self.scheduler.config.slots]}
 
     def _add(self, args: dict) -> dict:
         try:
@@ -61,4 +66,5 @@ def create(context, **clocks) -> ScheduleAdapter:
     config = context.config
     for problem in config.track_problems:
         log.warning("schedule: ambient playlist: %s", problem)
-    return ScheduleAdapter(Scheduler(config, context.engine, context.room.state_dir, **clocks))
+    return ScheduleAdapter(Scheduler(config, context.engine, context.room.state_dir,
+                                     clients=context.clients, **clocks))

@@ -16,7 +16,7 @@ from typing import Optional
 from ..errors import PlaylistError
 from ..playlist import load_playlist
 from ..schema import Problems, Section
-from ..session.core import find_track
+from ..session.model import find_track
 from ..verbs import TABLE, check_label
 from .clock import TRUST_CHOICES
 from .plan import WEEKDAYS, Slot, Timing, describe_week_minute

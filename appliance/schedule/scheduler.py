@@ -42,8 +42,9 @@ class Scheduler:
     def __init__(self, config: ScheduleConfig, engine, state_dir,
                  wall: Callable[[], datetime] = lambda: datetime.now(UTC),
                  mono: Callable[[], float] = time.monotonic,
-                 synced: Optional[Callable[[], bool]] = None):
+                 synced: Optional[Callable[[], bool]] = None, clients=None):
         self.config = config
+        self.clients = clients  # profiles.desk.ClientDesk: a booked code's profile
         self.timing = config.timing
         self.engine = engine
         self.store = OneOffStore(state_dir)
@@ -194,9 +195,11 @@ class Scheduler:
         with self._lock:
             self._owner = occ
             self._owner_deadline = mono + (occ.no_show_at - wall).total_seconds()
+        client, problem = self._booked_client(occ.slot)
         pending = self.engine.submit(
             c.Ambient(fade_in_s=self.timing.fade_in_s, tracks=occ.slot.ambient_tracks,
-                      welcome_track=occ.slot.welcome_track), source="schedule")
+                      welcome_track=occ.slot.welcome_track, client=client,
+                      client_problem=problem), source="schedule")
         if not pending.wait(ANSWER_TIMEOUT_S) or pending.refusal:
             with self._lock:
                 self._owner = None
@@ -206,6 +209,25 @@ class Scheduler:
             return
         log.info("schedule: ambient for %s at %s (session %s)", occ.slot.id,
                  f"{self._local(wall):%H:%M}", f"{self._local(occ.start):%H:%M}")
+
+    def _booked_client(self, slot: Slot):
+        """(the session's Client, None) or (None, the notice why not): the line may be
+        logged, so it names the session, never its code."""
+        if slot.label is None:
+            return None, None
+        from ..profiles.desk import ClientRefused
+        from ..profiles.rules import ProfileError
+        what = f"{slot.kind} session {slot.id}"
+        own = "the room runs on its own settings"
+        if self.clients is None:
+            return None, f"{what}: client profiles are not available; {own}"
+        try:
+            return self.clients.resolve(slot.label), None
+        except ClientRefused:
+            # (the refusal's own text would name the code)
+            return None, f"{what}: no client profile could be found for its code; {own}"
+        except ProfileError as exc:
+            return None, f"{what}: its client's profile does not fit the room ({exc}); {own}"
 
     def _check_no_show(self, wall: datetime, mono: float):
         """The ambient we started still plays at the no-show time (by the wall clock, or by

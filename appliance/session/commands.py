@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Union
 
-from .model import Library, Track
+from .model import Client, Library, Track
 
 # --- commands a person (or the schedule) gives -----------------------------------------
 
@@ -22,6 +22,10 @@ class Ambient:
     # and its own welcome song, used by the next `welcome` without a track name
     tracks: Optional[tuple] = None
     welcome_track: Optional[str] = None
+    # a booked session's client, chosen as its ambient starts (unless one was chosen by
+    # hand), or why it could not be: a notice that never names the code
+    client: Optional[Client] = None
+    client_problem: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,18 @@ class VolumeStep:
     steps: float
 
 
+@dataclass(frozen=True)
+class ChooseClient:
+    """Choose (or change) the client before the welcome: the session follows their profile,
+    resolved by the daemon from the store (appliance/profiles/desk.py)."""
+    client: Client
+
+
+@dataclass(frozen=True)
+class ClearClient:
+    """Back to the room's own settings before the welcome (the session's end does it too)."""
+
+
 # --- events from the machinery -----------------------------------------------------------
 
 
@@ -102,13 +118,15 @@ class LibraryAnalysed:
 
 
 Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Next, Volume,
-                VolumeStep, Tick, TrackEnded, TrackFailed, LibraryAnalysed]
+                VolumeStep, ChooseClient, ClearClient, Tick, TrackEnded, TrackFailed,
+                LibraryAnalysed]
 
 #: the verbs people use, by name (CLI, panel, MQTT) -> command class
 VERBS = {
     "ambient": Ambient, "welcome": Welcome, "active": Active, "receptive": Receptive,
     "reflection": Reflection, "quiet": Quiet, "end": End, "next": Next, "volume": Volume,
     "volume_up": VolumeStep, "volume_down": VolumeStep,
+    "client use": ChooseClient, "client clear": ClearClient,
 }
 VOLUME_STEP = 5  # levels per volume_up / volume_down (2.5 dB)
 

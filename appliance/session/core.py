@@ -43,7 +43,7 @@ from . import commands as c
 from . import phases
 from .library import swap_library, track_gain_db
 from .model import (AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE, REFLECTION,
-                    ChannelPlan, Phase, State, Track)
+                    ChannelPlan, Phase, State, Track, find_track)
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,8 @@ class _Builder:
            fade_at: Optional[float] = None):
         old = self.state.phase
         self.set(phase=phase, started_at=now, deadline=deadline, fade_at=fade_at)
-        if phase == IDLE:
-            self.set(session_welcome=None)
+        if phase == IDLE:  # the session is over: its client and its welcome go with it
+            self.state = replace(_client.without_client(self.state), session_welcome=None)
         if old != phase:
             self.effects.append(c.PhaseChanged(old, phase))
 
@@ -172,30 +172,13 @@ def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
     if not tracks:
         return _refuse(state, "ambient: the ambient playlist is empty")
     b = _Builder(state)
-    fade_in = state.settings.ambient_fade_in_s if cmd.fade_in_s is None else cmd.fade_in_s
-    b.start(AMBIENT_CH, tracks, state.ambient_level, fade_in, loop=True,
-            crossfade_s=state.settings.crossfade_s)
-    b.set(session_welcome=cmd.welcome_track)
+    _client.booked(b, cmd)  # first: the bed comes in at the booked client's level
+    s = b.state.settings
+    fade_in = s.ambient_fade_in_s if cmd.fade_in_s is None else cmd.fade_in_s
+    b.start(AMBIENT_CH, tracks, b.state.ambient_level, fade_in, loop=True,
+            crossfade_s=s.crossfade_s)
     b.move("ambient", now)
     return b.done()
-
-
-def find_track(tracks, name: Optional[str]) -> Optional[Track]:
-    """The first of `tracks` (the room's welcome song), or the one called `name` (its title
-    or file name, any case).
-
-    Only tracks already in the playlist can be named, so a name never reaches the filesystem.
-    """
-    if not tracks:
-        return None
-    if name is None:
-        return tracks[0]
-    wanted = name.strip().casefold()
-    for track in tracks:
-        stem = track.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        if wanted in (track.title.casefold(), stem.casefold()):
-            return track
-    return None
 
 
 def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
@@ -236,9 +219,9 @@ def _receptive(state: State, cmd: c.Receptive, now: float) -> Outcome:
     if not (s.receptive_min_minutes <= minutes <= s.receptive_max_minutes):
         return _refuse(state, f"receptive: minutes must be between {s.receptive_min_minutes:g}"
                               f" and {s.receptive_max_minutes:g}, not {minutes:g}")
-    if not state.library.receptive:
+    tracks = list(_client.receptive_tracks(state))
+    if not tracks:
         return _refuse(state, "receptive: the receptive playlist is empty")
-    tracks = list(state.library.receptive)
     if s.receptive_shuffle:
         random.Random(state.shuffle_seed + state.next_play_id).shuffle(tracks)
     length = minutes * 60.0
@@ -383,7 +366,11 @@ def _track_failed(state: State, cmd: c.TrackFailed, now: float) -> Outcome:
     return _track_over(state, cmd.channel, cmd.play_id, now, cmd.reason)
 
 
+# a client's part of a session builds on the helpers above
+from . import client as _client  # noqa: E402
+
 _HANDLERS = {
+    **_client.HANDLERS,
     c.Ambient: _ambient, c.Welcome: _welcome, c.Active: _active, c.Receptive: _receptive,
     c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Next: _next,
     c.Volume: _volume, c.VolumeStep: _volume_step,

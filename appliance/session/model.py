@@ -9,7 +9,7 @@ from .phases import ACTIVE, AMBIENT, IDLE, PHASES, RECEPTIVE, REFLECTION, WELCOM
 
 __all__ = ["ACTIVE", "AMBIENT", "IDLE", "PHASES", "RECEPTIVE", "REFLECTION", "WELCOME",
            "Phase", "AMBIENT_CH", "FOREGROUND_CH", "CHANNELS", "Track", "Library", "Settings",
-           "ChannelPlan", "State"]
+           "ChannelPlan", "Client", "RoomOwn", "State", "find_track"]
 
 AMBIENT_CH, FOREGROUND_CH = "ambient", "foreground"
 CHANNELS = (AMBIENT_CH, FOREGROUND_CH)
@@ -68,6 +68,50 @@ class Settings:
         return self.reflection_minutes * 60.0
 
 
+def find_track(tracks, name: Optional[str]) -> Optional[Track]:
+    """The first of `tracks` (the room's welcome song), or the one called `name` (its title
+    or file name, any case).
+
+    Only tracks already in the playlist can be named, so a name never reaches the filesystem.
+    """
+    if not tracks:
+        return None
+    if name is None:
+        return tracks[0]
+    wanted = name.strip().casefold()
+    for track in tracks:
+        stem = track.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if wanted in (track.title.casefold(), stem.casefold()):
+            return track
+    return None
+
+
+@dataclass(frozen=True)
+class Client:
+    """A chosen client's profile as the session uses it (see session/client.py): resolved
+    from the store by the daemon, its receptive playlist already loaded. None: as the room
+    is set. The code is for the status and the record only: never in a log line or a notice."""
+    code: str
+    welcome: Optional[str] = None           # a title of the welcome playlist
+    cap: Optional[float] = None             # only ever lowers the room's cap
+    volume: Optional[float] = None
+    ambient_level: Optional[float] = None
+    fade_in_s: Optional[float] = None
+    quiet_s: Optional[float] = None
+    reflection_minutes: Optional[float] = None
+    receptive: Optional[tuple[Track, ...]] = None
+
+
+@dataclass(frozen=True)
+class RoomOwn:
+    """What the room had before a client was chosen: its own again when the client is
+    cleared or the session ends."""
+    settings: Settings
+    volume: float
+    ambient_level: float
+    session_welcome: Optional[str]
+
+
 @dataclass(frozen=True)
 class ChannelPlan:
     """What a channel is playing and what comes next."""
@@ -99,6 +143,8 @@ class State:
     next_play_id: int = 1
     shuffle_seed: int = 0
     session_welcome: Optional[str] = None  # the booked session's welcome track, until idle
+    client: Optional[Client] = None        # the chosen client, until idle (session/client.py)
+    room_own: Optional[RoomOwn] = None     # the room's own settings while a client is chosen
 
     def plan(self, channel: str) -> ChannelPlan:
         return self.channels.get(channel, ChannelPlan())

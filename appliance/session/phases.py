@@ -38,6 +38,9 @@ TRANSITIONS: dict[str, dict[Phase, Phase]] = {
     "end": {AMBIENT: IDLE, WELCOME: REFLECTION, ACTIVE: REFLECTION, RECEPTIVE: REFLECTION,
             REFLECTION: IDLE},
     "volume": {phase: phase for phase in Phase},
+    # choosing, changing or clearing the client (session/client.py): before the welcome only,
+    # so the session follows one profile from its welcome to its end
+    "client": {IDLE: IDLE, AMBIENT: AMBIENT},
 }
 TRANSITIONS["volume_up"] = TRANSITIONS["volume_down"] = TRANSITIONS["volume"]
 

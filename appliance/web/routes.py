@@ -90,6 +90,7 @@ def register(app: Flask, panel: Panel):
                                   "default": s.receptive_default_minutes},
                        schedule=panel.offers("schedule list"),
                        record=panel.offers("record sessions"),
+                       clients=panel.room.clients is not None,
                        buttons=_virtual_buttons(panel))
 
     @app.post("/api/commands/<name>")
@@ -118,8 +119,8 @@ def register(app: Flask, panel: Panel):
     @needs_login
     def schedule_list():
         _schedule(panel)
-        return jsonify(sessions=panel.call("schedule list", {
-            "limit": request.args.get("limit", "10")})["sessions"])
+        answer = panel.call("schedule list", {"limit": request.args.get("limit", "10")})
+        return jsonify(sessions=answer["sessions"], weekly=answer["weekly"])
 
     @app.post("/api/schedule")
     @needs_login
@@ -141,6 +142,11 @@ def register(app: Flask, panel: Panel):
         except CommandError as exc:
             raise ApiError.of(exc) from None
         return jsonify(ok=True)
+
+    # --- clients: the session's and their profiles (web/clients.py) -------------------------
+
+    from . import clients
+    clients.register(app, panel, lambda: _rate_limit_commands(panel))
 
     # --- virtual buttons (GPIO in mock mode) -------------------------------------------------
 

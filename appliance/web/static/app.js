@@ -9,6 +9,8 @@
   var csrf = readCookie("__Host-panel_csrf") || readCookie("panel_csrf");
   var status = null, statusAt = 0, source = null, info = null, retryTimer = null;
   var courseFor = undefined;  // (client, phase) the course line was last asked for
+  // the client and booking parts (clients.js) hook in: info(panel info), status(status)
+  var hooks = [];
 
   function readCookie(name) {
     var parts = document.cookie ? document.cookie.split("; ") : [];
@@ -80,6 +82,8 @@
     $("cap").textContent = "cap " + Math.round(s.cap) +
       (s.room_spl != null ? " \u00b7 \u2248" + s.room_spl + " dB SPL" : "");
     if (s.room_name) { $("room").textContent = s.room_name; document.title = s.room_name; }
+    $("client").textContent = s.client ? "Client " + s.client : "";
+    $("client").hidden = !s.client;
     // what the room accepts now comes from the server's phase table (status.possible);
     // a dimmed button still works: pressed, it says why not (so no aria-disabled)
     var buttons = document.querySelectorAll("[data-verb]"), possible = s.possible || [];
@@ -95,6 +99,7 @@
     $("faults").hidden = !lines.length;
     loadCourse(s);
     tick();
+    hooks.forEach(function (h) { if (h.status) h.status(s); });
   }
 
   // "session 5 of 8 · goal review due": counted by the session record, for the chosen client
@@ -172,27 +177,6 @@
     });
   }
 
-  function loadSchedule() {
-    if (!info || !info.schedule) return;
-    api("GET", "/api/schedule?limit=3").then(function (answer) {
-      var list = $("sessions");
-      list.textContent = "";
-      answer.sessions.forEach(function (s) {
-        var li = document.createElement("li"), when = new Date(s.start);
-        li.textContent = when.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" })
-          + " \u00B7 " + Math.round(s.minutes) + " min" + (s.label ? " \u00B7 " + s.label : "");
-        if (s.why_not) {
-          var why = document.createElement("small");
-          why.textContent = s.why_not;
-          li.appendChild(why);
-        }
-        list.appendChild(li);
-      });
-      if (!answer.sessions.length) list.textContent = "Nothing booked.";
-      $("schedule").hidden = false;
-    }, function () { /* shown again on the next refresh */ });
-  }
-
   function showButtons() {
     var box = $("vbuttons");
     box.textContent = "";
@@ -230,6 +214,7 @@
   function showPanel() {
     return api("GET", "/api/panel").then(function (i) {
       info = i;
+      hooks.forEach(function (h) { if (h.info) h.info(i); });
       fillLengths();
       showButtons();
       $("record-link").hidden = !i.record;
@@ -240,7 +225,6 @@
     }).then(function (s) {
       render(s);
       connect();
-      loadSchedule();
     });
   }
 
@@ -269,11 +253,11 @@
   $("vol-up").addEventListener("click", function () { command("volume_up"); });
 
   setInterval(tick, 250);
-  setInterval(loadSchedule, 60000);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && !$("panel").hidden && (!source || source.readyState === EventSource.CLOSED)) recover();
   });
 
+  window.Panel = { api: api, say: say, render: render, hooks: hooks };
   if (csrf) showPanel().catch(function () { showLogin(""); });
   else showLogin("");
 })();
