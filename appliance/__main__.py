@@ -143,8 +143,8 @@ def _verb(name, arg_names=()):
     return run
 
 
-ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
-              "volume")
+ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "iso", "hold", "extend", "shorten",
+              "skip", "step", "reflection", "quiet", "end", "next", "volume")
 OWN = ("run", "check-config", "demo-media", "status") + ROOM_VERBS
 
 
@@ -183,14 +183,17 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
     # the room's verbs, with their arguments checked by the one table
     from .verbs import TABLE
     for name in filter(want, ROOM_VERBS):
+        if name in ("iso", "step"):
+            _live_parser(sub, common, name)
+            continue
         s = sub.add_parser(name, parents=[common], help=TABLE[name].help)
         names = ()
         if name == "welcome":
             s.add_argument("track", nargs="?", default=None, type=arg_type("welcome", "track"),
                            help="a track of the welcome playlist")
             names = ("track",)
-        elif name in ("receptive", "volume"):
-            names = ("minutes",) if name == "receptive" else ("level",)
+        elif name in ("receptive", "volume", "extend", "shorten"):
+            names = ("level",) if name == "volume" else ("minutes",)
             s.add_argument(names[0], type=arg_type(name, names[0]))
         s.set_defaults(func=_verb(name, names))
     if wanted in OWN:
@@ -200,6 +203,36 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
     for name in ("audio", "profiles") + ADAPTERS:
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
+
+
+def _live_parser(sub, common, name):
+    """`iso MINUTES [--from BPM | --energy E] [--to BPM] [--u]` and `step down|up`."""
+    from .verbs import TABLE
+    if name == "step":
+        s = sub.add_parser("step", parents=[common],
+                           help="crossfade into a piece one step slower (down) or faster (up)")
+        s.add_argument("direction", choices=("down", "up"))
+
+        def run(args):
+            return _verb(f"step_{args.direction}")(args)
+        s.set_defaults(func=run)
+        return
+    s = sub.add_parser("iso", parents=[common], help=TABLE["iso"].help)
+    s.add_argument("minutes", type=arg_type("iso", "minutes"))
+    # not an argparse group: both given get the table's own line, as from every input
+    s.add_argument("--from", dest="from_", metavar="BPM", type=arg_type("iso", "from"),
+                       help="the client's tempo now (where the programme starts)")
+    s.add_argument("--energy", type=arg_type("iso", "energy"),
+                       help="high, medium or low: start at that part of the playlist")
+    s.add_argument("--to", metavar="BPM", type=arg_type("iso", "to"),
+                   help="where it leads (default: iso.drop_percent below the start)")
+    s.add_argument("--u", action="store_true", default=None,
+                   help="a U: down, rest, then gently back up before reflection")
+
+    def run_iso(args):
+        args.__dict__["from"] = args.from_
+        return _verb("iso", ("minutes", "from", "energy", "to", "u"))(args)
+    s.set_defaults(func=run_iso)
 
 
 if __name__ == "__main__":

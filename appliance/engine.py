@@ -25,7 +25,7 @@ from . import session
 from .errors import Busy, CommandError, EngineFailed, Refused
 from .session import commands as c
 from .session import phases
-from .status import ChannelStatus, Status
+from .status import ChannelStatus, Status, block_status
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +346,9 @@ class Engine:
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,
-            possible=() if self.fault else phases.possible(state.phase), built_at=now)
+            possible=() if self.fault else phases.possible(state.phase), built_at=now,
+            block=block_status(state.block, state.settings.iso_crossfade_s),
+            held_left_s=getattr(state.block, "held_left", None))
 
     def _emit(self, event: dict):
         with self._lock:

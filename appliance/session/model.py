@@ -33,6 +33,7 @@ class Library:
     ambient: tuple[Track, ...] = ()
     welcome: tuple[Track, ...] = ()
     receptive: tuple[Track, ...] = ()
+    iso: tuple[Track, ...] = ()  # playlists.iso, if the config names one (else: receptive)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ class Settings:
     # the session button, the panel's and Home Assistant's default length
     receptive_default_minutes: float = key(20, 1, 24 * 60, toml="receptive.default_minutes")
     reflection_minutes: float = key(10, 0.05, 120, toml="reflection.minutes")
+    # the iso programme (session/iso.py; README "Receptive programmes and the iso principle")
+    iso_piece_minutes: float = key(3.5, 0.05, 15, toml="iso.piece_minutes")
+    iso_step_percent: float = key(12, 3, 20, toml="iso.step_percent")
+    iso_max_step_percent: float = key(15, 3, 25, toml="iso.max_step_percent")
+    iso_drop_percent: float = key(30, 10, 60, toml="iso.drop_percent")
+    iso_crossfade_s: float = key(8.0, 0.5, 30, toml="iso.crossfade_s")
+    iso_level_drop: float = key(10, 0, 40, toml="iso.level_drop")
 
     @property
     def receptive_shuffle(self) -> bool:
@@ -97,6 +105,7 @@ class State:
     next_play_id: int = 1
     shuffle_seed: int = 0
     session_welcome: Optional[str] = None  # the booked session's welcome track, until idle
+    block: Optional[object] = None  # the receptive block under way (session.block.Block)
 
     def plan(self, channel: str) -> ChannelPlan:
         return self.channels.get(channel, ChannelPlan())

@@ -24,6 +24,9 @@ class Phase(StrEnum):
 IDLE, AMBIENT, WELCOME, ACTIVE, RECEPTIVE, REFLECTION = Phase
 PHASES = tuple(Phase)
 
+#: what a therapist can change while a receptive block plays (session/live.py)
+LIVE = ("hold", "extend", "shorten", "skip", "step_down", "step_up")
+
 #: verb -> {phase it is accepted in: phase it leads to}
 TRANSITIONS: dict[str, dict[Phase, Phase]] = {
     "ambient": {IDLE: AMBIENT},
@@ -38,6 +41,9 @@ TRANSITIONS: dict[str, dict[Phase, Phase]] = {
     "end": {AMBIENT: IDLE, WELCOME: REFLECTION, ACTIVE: REFLECTION, RECEPTIVE: REFLECTION,
             REFLECTION: IDLE},
     "volume": {phase: phase for phase in Phase},
+    # a receptive block planned by tempo, and the live controls of a block under way
+    "iso": {IDLE: RECEPTIVE, AMBIENT: RECEPTIVE, WELCOME: RECEPTIVE, ACTIVE: RECEPTIVE},
+    **{verb: {RECEPTIVE: RECEPTIVE} for verb in LIVE},
 }
 TRANSITIONS["volume_up"] = TRANSITIONS["volume_down"] = TRANSITIONS["volume"]
 
