@@ -328,6 +328,8 @@ class Engine:
             elif isinstance(effect, c.PhaseChanged):
                 log.info("phase %s -> %s", effect.old, effect.new)
                 self._emit({"type": "phase", "old": effect.old, "new": effect.new})
+            elif isinstance(effect, c.TimeCue):
+                self._emit({"type": "time_cue", "remaining_s": effect.remaining_s})
             elif isinstance(effect, c.Notice):
                 log.warning("%s", effect.message)
                 self._notices = (self._notices + (effect.message,))[-10:]

@@ -219,3 +219,18 @@ def test_status_shows_the_plan_and_a_held_block_counts_down_nowhere():
     assert shown["remaining_s"] == 170 and shown["block"]["held"]
     assert [p["bpm"] for p in shown["block"]["plan"]][:3] == [120, 108, 96]
     assert shown["block"]["plan"][1]["starts_s"] == 26
+
+
+def test_the_time_cue_comes_once_before_the_end_and_again_after_an_extend():
+    s, _ = run(room(receptive_time_cue_s=60), c.Receptive(5))
+    cues = []
+    for now in range(0, 300, 5):
+        s, fx = run(s, c.Tick(), now)
+        cues += [(now, e.remaining_s) for e in fx if isinstance(e, c.TimeCue)]
+        if now == 250:
+            s, _ = run(s, c.Extend(2), now)  # 170 s left: the cue comes again at 60 s left
+    assert cues == [(240, 60.0)]
+    for now in range(300, 420, 5):
+        s, fx = run(s, c.Tick(), now)
+        cues += [(now, e.remaining_s) for e in fx if isinstance(e, c.TimeCue)]
+    assert cues == [(240, 60.0), (360, 60.0)]

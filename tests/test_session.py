@@ -48,6 +48,9 @@ def test_a_whole_session_walks_through_every_phase():
     assert s.phase == ACTIVE                             # song over: the therapist leads
     s, fx = run(s, c.Receptive(20), now=100)
     assert s.phase == RECEPTIVE and remaining_s(s, 100) == 1200
+    assert next_wakeup(s) == 100 + 1200 - 120            # the time cue, 2 minutes before
+    s, fx = run(s, c.Tick(), now=1180)
+    assert of(fx, c.TimeCue) == [c.TimeCue(120)] and not of(fx, c.Fade)
     assert next_wakeup(s) == 100 + 1200 - 30             # the closing fade starts on time
     s, fx = run(s, c.Tick(), now=1270)
     assert of(fx, c.Fade) == [c.Fade(FOREGROUND_CH, None, 30)]

@@ -38,6 +38,7 @@ class Block:
     notes: tuple = ()
     fade_s: float = 0.0              # the closing fade's length
     to_bpm: Optional[float] = None   # where a planned block leads
+    cued: bool = False               # the time cue has been given (extend re-arms it)
 
     @property
     def planned(self) -> bool:
@@ -66,6 +67,14 @@ def change_at(state: State) -> Optional[float]:
     if state.fade_at is not None and at >= state.fade_at:
         return None  # the piece plays on under the closing fade
     return at
+
+
+def cue_at(state: State) -> Optional[float]:
+    """When the discreet time cue before the block's end is due (None: not armed)."""
+    block, before = block_of(state), state.settings.receptive_time_cue_s
+    if block is None or block.cued or block.held or not before or state.deadline is None:
+        return None
+    return max(block.started_at, state.deadline - before)
 
 
 def closing_fade(state: State, now: float) -> float:
@@ -176,8 +185,13 @@ def play_piece(b: Builder, now: float, index: int, crossfade_s: float,
 
 
 def tick(b: Builder, now: float) -> None:
-    """The block's own timers: the next planned piece, and the closing fade."""
+    """The block's own timers: the next planned piece, the time cue, the closing fade."""
     state = b.state
+    cue = cue_at(state)
+    if cue is not None and now >= cue:
+        b.effects.append(c.TimeCue(round(max(0.0, state.deadline - now), 1)))
+        b.set(block=replace(block_of(state), cued=True))
+        state = b.state
     due = change_at(state)
     if due is not None and now >= due:
         play_piece(b, now, block_of(state).index + 1, state.settings.iso_crossfade_s)

@@ -185,4 +185,11 @@ class Notice:
     message: str
 
 
-Effect = Union[Play, Fade, Stop, PhaseChanged, Notice]
+@dataclass(frozen=True)
+class TimeCue:
+    """The receptive block ends in `remaining_s` (receptive.time_cue_s): a discreet cue for
+    the therapist (MQTT event), never anything about the client."""
+    remaining_s: float
+
+
+Effect = Union[Play, Fade, Stop, PhaseChanged, Notice, TimeCue]

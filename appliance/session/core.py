@@ -53,8 +53,8 @@ def new_state(settings, library, seed: int = 0) -> State:
 
 def next_wakeup(state: State) -> Optional[float]:
     """The monotonic time at which the core wants a Tick, if any."""
-    times = [t for t in (state.fade_at, state.deadline, block.change_at(state))
-             if t is not None]
+    times = [t for t in (state.fade_at, state.deadline, block.change_at(state),
+                         block.cue_at(state)) if t is not None]
     return min(times) if times else None
 
 

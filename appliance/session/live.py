@@ -55,6 +55,9 @@ def _clock(seconds: float) -> str:
 def _set_left(b: Builder, now: float, left: float) -> None:
     """The block ends `left` seconds from now (or, held, has that much left when released)."""
     block = block_of(b.state)
+    if left > b.state.settings.receptive_time_cue_s:
+        block = replace(block, cued=False)  # longer again: the cue comes again before the end
+        b.set(block=block)
     if block.held:
         b.set(block=replace(block, held_left=left))
     else:

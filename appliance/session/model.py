@@ -57,6 +57,8 @@ class Settings:
     # the session button, the panel's and Home Assistant's default length
     receptive_default_minutes: float = key(20, 1, 24 * 60, toml="receptive.default_minutes")
     reflection_minutes: float = key(10, 0.05, 120, toml="reflection.minutes")
+    # a discreet cue this long before a receptive block ends (MQTT event "time_cue"; 0: none)
+    receptive_time_cue_s: float = key(120, 0, 3600, toml="receptive.time_cue_s")
     # the iso programme (session/iso.py; README "Receptive programmes and the iso principle")
     iso_piece_minutes: float = key(3.5, 0.05, 15, toml="iso.piece_minutes")
     iso_step_percent: float = key(12, 3, 20, toml="iso.step_percent")
