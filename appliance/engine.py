@@ -379,4 +379,6 @@ _VERB_OF = {cls: name for name, cls in c.VERBS.items()}
 def _verb_name(command) -> str:
     if isinstance(command, c.VolumeStep):
         return "volume_up" if command.steps > 0 else "volume_down"
+    if isinstance(command, c.Step):
+        return "step_up" if command.direction > 0 else "step_down"
     return _VERB_OF.get(type(command), type(command).__name__.lower())

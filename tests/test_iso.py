@@ -234,3 +234,18 @@ def test_the_time_cue_comes_once_before_the_end_and_again_after_an_extend():
         s, fx = run(s, c.Tick(), now)
         cues += [(now, e.remaining_s) for e in fx if isinstance(e, c.TimeCue)]
     assert cues == [(240, 60.0), (360, 60.0)]
+
+
+def test_events_name_the_live_control_that_was_given():
+    engine = Engine(room(), SilentAudio())
+    events = []
+    engine.subscribe_events(events.append)
+    engine.start()
+    try:
+        for command in (c.Iso(3, from_bpm=120), c.Step(-1), c.Step(1), c.Hold(), c.Skip()):
+            assert engine.submit(command, source="mqtt").wait(5)
+    finally:
+        engine.shutdown(fade_s=0.05)
+    assert [e["verb"] for e in events if e["type"] == "command"] == [
+        "iso", "step_down", "step_up", "hold", "skip"]
+    assert all(e["accepted"] for e in events if e["type"] == "command")
