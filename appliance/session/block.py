@@ -74,7 +74,8 @@ def cue_at(state: State) -> Optional[float]:
     block, before = block_of(state), state.settings.receptive_time_cue_s
     if block is None or block.cued or block.held or not before or state.deadline is None:
         return None
-    return max(block.started_at, state.deadline - before)
+    at = state.deadline - before
+    return at if at > block.started_at else None  # a block shorter than that: no cue
 
 
 def closing_fade(state: State, now: float) -> float:
