@@ -416,8 +416,9 @@ def web_panel(tmp_path, hashed_passphrase):
                                Track(str(tmp_path / "s.wav"), "Short hello")),
                       receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
 
-    def make(offer=None, **web):
-        """`offer(context)` may start other real adapters and offer their verbs first."""
+    def make(offer=None, library=library, **web):
+        """`offer(context)` may start other real adapters and offer their verbs first;
+        `library` replaces the room's playlists (tracks with tempos, for the iso panel)."""
         audio, clock = SilentAudio(), FakeClock()
         settings = Settings(receptive_default_minutes=20)
         engine = Engine(new_state(settings, library), audio,
