@@ -184,7 +184,8 @@ def test_the_panel_draws_the_blocks_tempo_curve_and_holds_it(web_panel, browser_
         assert len(heights) >= 8 and heights == sorted(heights) and heights[-1] > heights[0]
         page.click("#hold")
         sync_api.expect(page.locator("#hold")).to_have_text("Release")
-        sync_api.expect(page.locator("#countdown")).to_contain_text("(held)")
+        sync_api.expect(page.locator("#playing")).to_contain_text("held")
+        sync_api.expect(page.locator("#countdown")).to_have_class(re.compile(r"\bheld\b"))
         frozen = page.inner_text("#countdown")
         time.sleep(1.2)
         assert page.inner_text("#countdown") == frozen

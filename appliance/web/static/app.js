@@ -74,7 +74,8 @@
     status = s;
     statusAt = Date.now();
     $("phase").textContent = PHASES[s.phase] || s.phase;
-    $("playing").textContent = s.now_playing ? "\u266A " + s.now_playing : "Nothing playing";
+    $("playing").textContent = (s.now_playing ? "\u266A " + s.now_playing : "Nothing playing") +
+      (s.block && s.block.held ? " \u00B7 held" : "");
     $("volume").textContent = Math.round(s.volume);
     $("cap").textContent = "cap " + Math.round(s.cap);
     if (s.room_name) { $("room").textContent = s.room_name; document.title = s.room_name; }
@@ -142,7 +143,8 @@
     var none = left === null || left === undefined;
     var held = status.block && status.block.held;  // held: the time left stands still
     $("countdown").textContent = none ? "\u2013" :
-      clock(left - (held ? 0 : (Date.now() - statusAt) / 1000)) + (held ? " (held)" : "");
+      clock(left - (held ? 0 : (Date.now() - statusAt) / 1000));
+    $("countdown").classList.toggle("held", !!held);
     $("countdown").classList.toggle("none", none);
   }
 
