@@ -118,6 +118,7 @@ def format_status(status: dict) -> str:
         lines.append(f"  {name}: {ch.get('state')}"
                      + (f", {ch.get('track')}" if ch.get("track") else "")
                      + (f", {level:g} dB" if level is not None else ""))
+    lines += _block_lines(status.get("block"))
     for notice in status.get("notices") or []:
         lines.append(f"note: {notice}")
     for source, fault in (status.get("faults") or {}).items():
@@ -125,6 +126,21 @@ def format_status(status: dict) -> str:
     if status.get("fault"):
         lines.append(f"FAULT engine: {status['fault']}")
     return "\n".join(lines)
+
+
+def _block_lines(block) -> list:
+    """The receptive block's plan, the piece playing marked, and whether it is held."""
+    if not block:
+        return []
+    plan = block.get("plan") or []
+    lines = [f"block: {block['kind']}" + (", held (hold again to release)"
+                                          if block.get("held") else "")]
+    for i, piece in enumerate(plan):
+        mark = ">" if i == block.get("piece") else " "
+        start = int(piece["starts_s"])
+        lines.append(f"  {mark} {start // 60}:{start % 60:02d}  {piece['bpm']:g} BPM  "
+                     f"level {piece['level']:g}  {piece['title']}")
+    return lines
 
 
 def _verb(name, arg_names=()):

@@ -249,3 +249,13 @@ def test_events_name_the_live_control_that_was_given():
     assert [e["verb"] for e in events if e["type"] == "command"] == [
         "iso", "step_down", "step_up", "hold", "skip"]
     assert all(e["accepted"] for e in events if e["type"] == "command")
+
+
+def test_appliance_status_lists_the_plan_and_marks_the_piece_playing():
+    from appliance.__main__ import format_status
+    s, _ = run(room(), c.Iso(3, from_bpm=120))
+    s, _ = run(s, c.Skip(), now=5)
+    text = format_status(Engine(s, SilentAudio())._build_status(5).as_dict(5))
+    assert "block: iso" in text
+    assert "    0:00  120 BPM  level 70  P0 120" in text
+    assert "  > 0:05  108 BPM" in text  # skipped to, so it began at 0:05

@@ -104,12 +104,15 @@ def test_an_iso_block_steps_down_in_tempo_and_level_and_ends_with_a_fade(room_fa
     assert only_goes_down(fade) and fade[0] - fade[-1] > 20, fade
 
 
-def test_skip_hold_extend_and_shorten_change_what_is_heard_and_the_time_left(room_factory,
-                                                                             recorder):
+def test_skip_hold_step_extend_and_shorten_change_what_is_heard_and_the_time_left(
+        room_factory, recorder):
     """Through PulseAudio only (the suite's time): the crossfades and fades these controls
     start are the same fades both paths already prove above and in test_sound.py."""
     room = room_factory(receptive={"fade_out_s": 2})
     first, second, third = RECEPTIVE_HZ
+    # tempos as analysis would give them: the third track is the one a step slower
+    with_tempos(room, [replace(t, bpm=bpm, seconds=5.0) for t, bpm in
+                       zip(room.daemon.cfg.library.receptive, (110, 100, 90))])
     with room:
         room.send("receptive", minutes=0.5)
         time.sleep(1.0)
@@ -126,6 +129,8 @@ def test_skip_hold_extend_and_shorten_change_what_is_heard_and_the_time_left(roo
         time.sleep(0.8)
         released = room.ask("hold")["status"]["remaining_s"]
         assert abs(released - frozen) < 0.3, (released, frozen)
+        stepped = room.send("step_down")
+        time.sleep(1.2)  # its crossfade over before the block is changed again
         extended = room.ask("extend", minutes=1)["status"]["remaining_s"]
         assert abs(extended - released - 60) < 0.5
         answer = room.ask("shorten", minutes=5)
@@ -141,6 +146,9 @@ def test_skip_hold_extend_and_shorten_change_what_is_heard_and_the_time_left(roo
     again = [db for _, db in rec.tone_levels(second, replay + 0.3, replay + 0.7)]
     not_next = [db for _, db in rec.tone_levels(third, replay - 0.5, replay + 0.7)]
     assert min(again) > HEARD_DB and max(not_next) < HEARD_DB, "hold did not keep the piece"
+    assert rec.onset(third, after=stepped) - stepped < 0.5, "step down was not heard"
+    left_behind = [db for _, db in rec.tone_levels(second, stepped + 1.3, stepped + 1.8)]
+    assert max(left_behind) < HEARD_DB, "the piece stepped away from went on"
     end = last_heard(rec, shortened, shortened + 3.5)
     assert abs(end - (shortened + 2.0)) <= 0.5, f"ended {end - shortened:.2f} s after shorten"
     fade = [rms_db(w) for _, w in rec.windows(shortened + 0.1, end, 0.1)]
