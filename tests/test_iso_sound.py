@@ -98,6 +98,11 @@ def test_an_iso_block_steps_down_in_tempo_and_level_and_ends_with_a_fade(room_fa
         heard.append(sum(levels) / len(levels))
         assert abs(heard[-1] - heard_at(p["level"])) < 1.0, (p, heard[-1])
     assert all(b < a - 0.8 for a, b in zip(heard, heard[1:])), heard
+    # a crossfade: never louder than the piece before, and no deep hole in the middle
+    for p, before, after in zip(plan[1:], heard, heard[1:]):
+        begin = sent + p["starts_s"]
+        during = [db for _, db in rec.levels(begin, begin + 1.0, width=0.05)]
+        assert max(during) < before + 1.0 and min(during) > after - 9.0, (p, during)
     end = last_heard(rec, sent, sent + 17)
     assert abs(end - (sent + 15.0)) <= 0.6, f"the block lasted {end - sent:.2f} s, not 15"
     fade = [db for _, db in rec.levels(sent + 13.0, end)]

@@ -177,8 +177,12 @@ def play_piece(b: Builder, now: float, index: int, crossfade_s: float,
     play_id = state.next_play_id
     b.set(next_play_id=play_id + 1, volume=level)
     b.set_plan(FOREGROUND_CH, replace(plan, index=index, play_id=play_id))
+    # the new piece is up within the first third of the crossfade while the old one goes
+    # down over all of it: both move in straight lines in dB, and two equal ramps would
+    # leave a hole of some 14 dB in the middle; this way the dip is about 6 dB and the sum
+    # never rises above the old piece (no crescendo)
     fade_in = state.settings.fade_in_s if join_fade else max(state.settings.fade_in_s,
-                                                              crossfade_s)
+                                                              crossfade_s / 3)
     b.effects.append(c.Play(FOREGROUND_CH, plan.tracks[index], level_to_db(level), fade_in,
                             play_id, crossfade_s, join_fade=join_fade))
     played = block.played + ((round(now - block.started_at, 1), bpm),)
