@@ -28,7 +28,10 @@ the refusals below are derived from it.
   reflection; reflection and ambient go to idle.
 - ``next`` (the session button) moves on: idle -> ambient -> welcome -> active ->
   receptive (default length) -> reflection -> idle.
-- A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time.
+- A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time; a
+  track ending inside that fade is followed by the next under it (block.py). ``iso`` plans
+  a block by tempo (iso.py); hold, extend, shorten, skip and step change it as it plays
+  (live.py).
 - ``volume`` sets the level of what the room hears now (the ambient bed during ambient, the
   foreground otherwise), clamped to the cap.
 """
