@@ -124,6 +124,7 @@ def format_status(status: dict) -> str:
         lines.append(f"  {name}: {ch.get('state')}"
                      + (f", {ch.get('track')}" if ch.get("track") else "")
                      + (f", {level:g} dB" if level is not None else ""))
+    lines += _block_lines(status.get("block"))
     for notice in status.get("notices") or []:
         lines.append(f"note: {notice}")
     for source, fault in (status.get("faults") or {}).items():
@@ -133,8 +134,23 @@ def format_status(status: dict) -> str:
     return "\n".join(lines)
 
 
-ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "reflection", "quiet", "end", "next",
-              "volume")
+def _block_lines(block) -> list:
+    """The receptive block's plan, the piece playing marked, and whether it is held."""
+    if not block:
+        return []
+    plan = block.get("plan") or []
+    lines = [f"block: {block['kind']}" + (", held (hold again to release)"
+                                          if block.get("held") else "")]
+    for i, piece in enumerate(plan):
+        mark = ">" if i == block.get("piece") else " "
+        start = int(piece["starts_s"])
+        lines.append(f"  {mark} {start // 60}:{start % 60:02d}  {piece['bpm']:g} BPM  "
+                     f"level {piece['level']:g}  {piece['title']}")
+    return lines
+
+
+ROOM_VERBS = ("ambient", "welcome", "active", "receptive", "iso", "hold", "extend", "shorten",
+              "skip", "step", "reflection", "quiet", "end", "next", "volume")
 OWN = ("run", "check-config", "demo-media", "status") + ROOM_VERBS
 
 
@@ -173,23 +189,56 @@ def _parser(wanted=None) -> argparse.ArgumentParser:
     # the room's verbs, with their arguments checked by the one table
     from .verbs import TABLE
     for name in filter(want, ROOM_VERBS):
+        if name in ("iso", "step"):
+            _live_parser(sub, common, name)
+            continue
         s = sub.add_parser(name, parents=[common], help=TABLE[name].help)
         names = ()
         if name == "welcome":
             s.add_argument("track", nargs="?", default=None, type=arg_type("welcome", "track"),
                            help="a track of the welcome playlist")
             names = ("track",)
-        elif name in ("receptive", "volume"):
-            names = ("minutes",) if name == "receptive" else ("level",)
+        elif name in ("receptive", "volume", "extend", "shorten"):
+            names = ("level",) if name == "volume" else ("minutes",)
             s.add_argument(names[0], type=arg_type(name, names[0]))
         s.set_defaults(func=verb_command(name, names))
     if wanted in OWN:
         return p
-    # the room's sound (cards, a test tone), client profiles, track analysis, then each adapter's own
-    # subcommands (its cli.py)
+    # the room's sound (cards, a test tone), client profiles, track analysis, then each
+    # adapter's own subcommands (its cli.py)
     for name in ("audio", "profiles", "analysis") + ADAPTERS:
         importlib.import_module(f".{name}.cli", __package__).register(sub, common)
     return p
+
+
+def _live_parser(sub, common, name):
+    """`iso MINUTES [--from BPM | --energy E] [--to BPM] [--u]` and `step down|up`."""
+    from .verbs import TABLE
+    if name == "step":
+        s = sub.add_parser("step", parents=[common],
+                           help="crossfade into a piece one step slower (down) or faster (up)")
+        s.add_argument("direction", choices=("down", "up"))
+
+        def run(args):
+            return verb_command(f"step_{args.direction}")(args)
+        s.set_defaults(func=run)
+        return
+    s = sub.add_parser("iso", parents=[common], help=TABLE["iso"].help)
+    s.add_argument("minutes", type=arg_type("iso", "minutes"))
+    # not an argparse group: both given get the table's own line, as from every input
+    s.add_argument("--from", dest="from_", metavar="BPM", type=arg_type("iso", "from"),
+                       help="the client's tempo now (where the programme starts)")
+    s.add_argument("--energy", type=arg_type("iso", "energy"),
+                       help="high, medium or low: start at that part of the playlist")
+    s.add_argument("--to", metavar="BPM", type=arg_type("iso", "to"),
+                   help="where it leads (default: iso.drop_percent below the start)")
+    s.add_argument("--u", action="store_true", default=None,
+                   help="a U: down, rest, then gently back up before reflection")
+
+    def run_iso(args):
+        args.__dict__["from"] = args.from_
+        return verb_command("iso", ("minutes", "from", "energy", "to", "u"))(args)
+    s.set_defaults(func=run_iso)
 
 
 if __name__ == "__main__":

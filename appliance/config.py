@@ -61,6 +61,7 @@ class PlaylistsConfig:
     ambient: str = key("playlists/ambient.m3u")
     welcome: str = key("playlists/welcome.m3u")
     receptive: str = key("playlists/receptive.m3u")
+    iso: str = key("")  # optional: the iso programme's own pool (empty: the receptive list)
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,8 @@ class StateConfig:
 #: the core's own sections: name -> the dataclasses whose fields live there
 SECTIONS = {"room": (RoomConfig,), "audio": (AudioConfig, Settings),
             "playlists": (PlaylistsConfig,), "receptive": (Settings,),
-            "reflection": (Settings,), "control": (ControlConfig,), "state": (StateConfig,),
-            "analysis": (AnalysisConfig,)}
+            "reflection": (Settings,), "iso": (Settings,), "control": (ControlConfig,),
+            "state": (StateConfig,), "analysis": (AnalysisConfig,)}
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,9 @@ def parse_config(data: dict, path: Path, check_media: bool = True) -> Config:
     playlists = PlaylistsConfig(**values[PlaylistsConfig])
     lists, playlist_problems = {}, []
     if check_media:
-        for kind in ("ambient", "welcome", "receptive"):
+        for kind in ("ambient", "welcome", "receptive", "iso"):
+            if kind == "iso" and not playlists.iso:
+                continue  # the iso programme's own list is optional
             try:
                 loaded = load_playlist(_resolve(base, getattr(playlists, kind)))
             except PlaylistError as exc:

@@ -94,6 +94,7 @@ class Daemon:
     def start(self):
         from .audio.output import open_audio
         from .control import ControlSocket
+        from .analysis import annotated
         from .analysis.background import BackgroundAnalysis, cached_library
         from .calibration import load_calibration
         cfg = self.cfg
@@ -114,7 +115,9 @@ class Daemon:
         self.engine.start()
         self._started.append(self.engine.shutdown)
         self.registry = Registry(self.engine)
-        self.clients = ClientDesk.of(cfg)
+        # a client's own receptive playlist: its tempos and gains from the same cache
+        self.clients = ClientDesk.of(cfg, lambda tracks: tuple(
+            annotated(t, cache.get(t.path)) for t in tracks))
         self.registry.offer_commands("clients", self.clients.commands())
         self.control = ControlSocket(self.registry, cfg.socket_path)
         self.control.start()

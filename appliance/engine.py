@@ -25,7 +25,7 @@ from . import events, session
 from .errors import Busy, CommandError, EngineFailed, Refused
 from .session import commands as c
 from .session import phases
-from .status import ChannelStatus, Status
+from .status import ChannelStatus, Status, block_status
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +332,8 @@ class Engine:
             elif isinstance(effect, c.PhaseChanged):
                 log.info("phase %s -> %s", effect.old, effect.new)
                 self._emit(events.phase_event(effect.old, effect.new))
+            elif isinstance(effect, c.TimeCue):
+                self._emit(events.time_cue_event(effect.remaining_s))
             elif isinstance(effect, c.Notice):
                 log.warning("%s", effect.message)
                 self._notices = (self._notices + (effect.message,))[-10:]
@@ -353,7 +355,9 @@ class Engine:
             channels={name: ChannelStatus(**ch)
                       for name, ch in self.audio.snapshot(now).items()} if channels else {},
             notices=self._notices, fault=self.fault, faults=faults,
-            possible=() if self.fault else phases.possible(state.phase), built_at=now)
+            possible=() if self.fault else phases.possible(state.phase), built_at=now,
+            block=block_status(state.block, state.settings.iso_crossfade_s),
+            held_left_s=getattr(state.block, "held_left", None))
 
     def _emit(self, event: dict):
         with self._lock:

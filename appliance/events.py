@@ -47,7 +47,14 @@ class TrackEnded(TypedDict):
     fading_s: float
 
 
-Event = PhaseEvent | CommandEvent | TrackStarted | TrackEnded
+class TimeCue(TypedDict):
+    """The receptive block ends in `remaining_s` (receptive.time_cue_s before its end): MQTT
+    sends a discreet cue."""
+    type: Literal["time_cue"]
+    remaining_s: float
+
+
+Event = PhaseEvent | CommandEvent | TrackStarted | TrackEnded | TimeCue
 
 VOLUME_VERBS = ("volume", "volume_up", "volume_down")
 _VERB_OF = {cls: name for name, cls in c.VERBS.items()}
@@ -56,6 +63,8 @@ _VERB_OF = {cls: name for name, cls in c.VERBS.items()}
 def verb_name(command) -> str:
     if isinstance(command, c.VolumeStep):
         return "volume_up" if command.steps > 0 else "volume_down"
+    if isinstance(command, c.Step):
+        return "step_up" if command.direction > 0 else "step_down"
     return _VERB_OF.get(type(command), type(command).__name__.lower())
 
 
@@ -70,6 +79,10 @@ def command_event(command, source: str, outcome) -> CommandEvent:
 
 def phase_event(old: str, new: str) -> PhaseEvent:
     return {"type": "phase", "old": str(old), "new": str(new)}
+
+
+def time_cue_event(remaining_s: float) -> TimeCue:
+    return {"type": "time_cue", "remaining_s": remaining_s}
 
 
 def track_changes(old, new, effects) -> tuple[list, list]:

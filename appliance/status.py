@@ -23,6 +23,53 @@ class ChannelStatus:
         return {"state": self.state, "track": self.track, "level_db": self.level_db}
 
 
+@dataclass(frozen=True)
+class PlanPiece:
+    """One piece of a planned receptive block (the iso programme)."""
+    title: str
+    bpm: Optional[float]
+    starts_s: float      # seconds into the block (planned; past pieces as planned at start)
+    seconds: float
+    level: float
+
+    def as_dict(self) -> dict:
+        return {"title": self.title, "bpm": self.bpm, "starts_s": round(self.starts_s, 1),
+                "seconds": round(self.seconds, 1), "level": self.level}
+
+
+@dataclass(frozen=True)
+class BlockStatus:
+    """The receptive block under way: its plan, where the room is in it, what was heard."""
+    kind: str                          # receptive | iso | u
+    started_at: float                  # engine clock
+    held: bool = False
+    piece: Optional[int] = None        # index into plan of the piece playing
+    plan: tuple[PlanPiece, ...] = ()   # empty for a plain block (the playlist's order)
+    played: tuple = ()                 # (seconds into the block, bpm or None) per piece begun
+    to_bpm: Optional[float] = None
+
+    def as_dict(self, now: float) -> dict:
+        return {"kind": self.kind, "held": self.held, "piece": self.piece,
+                "elapsed_s": round(max(0.0, now - self.started_at), 1),
+                "to_bpm": self.to_bpm, "plan": [p.as_dict() for p in self.plan],
+                "played": [[t, bpm] for t, bpm in self.played]}
+
+
+def block_status(block, crossfade_s: float) -> Optional[BlockStatus]:
+    """The status of a session.block.Block (None: no block)."""
+    if block is None:
+        return None
+    plan, at = [], 0.0
+    for i, piece in enumerate(block.pieces):
+        if i == block.index:
+            at = block.piece_at - block.started_at
+        plan.append(PlanPiece(piece.track.title, piece.bpm, at, piece.seconds, piece.level))
+        at += piece.seconds - crossfade_s
+    return BlockStatus(block.kind, block.started_at, block.held,
+                       block.index if block.pieces else None, tuple(plan), tuple(block.played),
+                       block.to_bpm)
+
+
 def _frozen(mapping: Optional[Mapping] = None) -> Mapping:
     return MappingProxyType(dict(mapping or {}))
 
@@ -46,6 +93,8 @@ class Status:
     faults: Mapping[str, str] = field(default_factory=_frozen)  # adapter -> what is wrong
     possible: tuple[str, ...] = ()     # the verbs the room accepts now (phases.TRANSITIONS)
     built_at: float = 0.0              # engine clock: when this snapshot was made
+    block: Optional[BlockStatus] = None  # the receptive block under way
+    held_left_s: Optional[float] = None  # a held block's time left, frozen while held
 
     def __post_init__(self):
         object.__setattr__(self, "channels", _frozen(self.channels))
@@ -54,6 +103,8 @@ class Status:
         object.__setattr__(self, "possible", tuple(self.possible))
 
     def remaining_s(self, now: float) -> Optional[float]:
+        if self.held_left_s is not None:
+            return self.held_left_s
         return None if self.deadline is None else max(0.0, self.deadline - now)
 
     def as_dict(self, now: float) -> dict:
@@ -76,6 +127,7 @@ class Status:
             "fault": self.fault,
             "faults": dict(self.faults),
             "possible": list(self.possible),
+            "block": None if self.block is None else self.block.as_dict(now),
         }
 
     @property

@@ -26,12 +26,15 @@ MAX_TEXT = 200
 
 
 class Arg:
-    __slots__ = ("name", "kind", "required", "low", "above", "high")
+    __slots__ = ("name", "kind", "required", "low", "above", "high", "choices")
 
     def __init__(self, name: str, kind: str, required: bool = True, low: float | None = None,
-                 above: float | None = None, high: float | None = None):
+                 above: float | None = None, high: float | None = None,
+                 choices: tuple = ()):
         self.name = name
-        self.kind = kind          # number | whole | track | name | label | code | datetime
+        self.kind = kind          # number | whole | track | name | label | code | datetime |
+                                  # choice | flag
+        self.choices = choices    # choice: the words it may be
         self.required = required
         self.low = low            # inclusive
         self.above = above        # exclusive
@@ -62,6 +65,20 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
     Verb("active", help="therapist-led work: the room goes quiet"),
     # the configured min..max lengths are the room's to refuse (they come from config)
     Verb("receptive", (Arg("minutes", "number"),), help="a timed listening block"),
+    # an iso programme: tempos are those analysis gives tracks (session/iso.py's limits)
+    Verb("iso", (Arg("minutes", "number", above=0, high=24 * 60),
+                 Arg("from", "number", False, low=30, high=220),
+                 Arg("energy", "choice", False, choices=("high", "medium", "low")),
+                 Arg("to", "number", False, low=30, high=220), Arg("u", "flag", False)),
+         help="a listening block planned by tempo, from the client's down (iso principle)"),
+    Verb("hold", help="stay on this piece, the time left frozen (again: release)"),
+    Verb("extend", (Arg("minutes", "number", above=0, high=120),),
+         help="make the listening block longer"),
+    Verb("shorten", (Arg("minutes", "number", above=0, high=120),),
+         help="make the listening block shorter (never cuts the closing fade)"),
+    Verb("skip", help="crossfade into the next piece"),
+    Verb("step_down", help="crossfade into a piece one step slower"),
+    Verb("step_up", help="crossfade into a piece one step faster"),
     Verb("reflection", help="start reflection with its countdown"),
     Verb("quiet", help="fade everything to silence now"),
     Verb("end", help="finish the session (always via reflection)"),
@@ -163,6 +180,18 @@ def _command(verb: str, args: dict):
         return c.Volume(args["level"])
     if verb in ("volume_up", "volume_down"):
         return c.VolumeStep(c.VOLUME_STEP if verb == "volume_up" else -c.VOLUME_STEP)
+    if verb == "iso":
+        if "from" in args and "energy" in args:
+            raise InvalidArgument("iso: give from or energy, not both", "energy")
+        if "from" in args and "to" in args and args["to"] >= args["from"]:
+            raise InvalidArgument(f"iso: to ({args['to']:g}) must be below from "
+                                  f"({args['from']:g})", "to")
+        return c.Iso(args["minutes"], args.get("from"), args.get("energy"), args.get("to"),
+                     bool(args.get("u")))
+    if verb in ("extend", "shorten"):
+        return c.VERBS[verb](args["minutes"])
+    if verb in ("step_down", "step_up"):
+        return c.Step(-1 if verb == "step_down" else 1)
     return c.VERBS[verb]()
 
 
@@ -276,8 +305,24 @@ def _datetime(arg: Arg, where: str, value):
     return value.strip()
 
 
+def _choice(arg: Arg, where: str, value):
+    if not isinstance(value, str) or value.strip().lower() not in arg.choices:
+        raise InvalidArgument(f"{where} must be one of {', '.join(arg.choices)}, not "
+                              f"{_shown(value)}", arg.name)
+    return value.strip().lower()
+
+
+def _flag(arg: Arg, where: str, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    raise InvalidArgument(f"{where} must be true or false, not {_shown(value)}", arg.name)
+
+
 _CLEAN = {"number": _number, "whole": _whole, "track": _track, "name": _name,
-          "label": _label, "code": _code, "datetime": _datetime}
+          "label": _label, "code": _code, "datetime": _datetime, "choice": _choice,
+          "flag": _flag}
 
 
 # --- who carries a verb out -----------------------------------------------------------------

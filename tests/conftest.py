@@ -458,9 +458,10 @@ def web_panel(tmp_path, hashed_passphrase):
                                Track(str(tmp_path / "s.wav"), "Short hello")),
                       receptive=(Track(str(tmp_path / "r.wav"), "Pad 1"),))
 
-    def make(offer=None, clients=False, **web):
+    def make(offer=None, clients=False, library=library, **web):
         """`offer(context)` may start other real adapters and offer their verbs first;
-        `clients`: the client profiles in state_dir, as the daemon offers them."""
+        `clients`: the client profiles in state_dir, as the daemon offers them; `library`
+        replaces the room's playlists (tracks with tempos, for the iso panel)."""
         audio, clock = SilentAudio(), FakeClock()
         settings = Settings(receptive_default_minutes=20)
         engine = Engine(new_state(settings, library), audio,

@@ -22,8 +22,8 @@ from .test_web_extras import offer_schedule
 
 pytestmark = pytest.mark.fast
 
-KNOWN = ("ambient, welcome, active, receptive, reflection, quiet, end, next, volume, "
-         "volume_up, volume_down")
+KNOWN = ("ambient, welcome, active, receptive, iso, hold, extend, shorten, skip, step_down, "
+         "step_up, reflection, quiet, end, next, volume, volume_up, volume_down")
 NAME_RULE = "must be a track name from the playlist"
 #: (verb, args, kind, the one line every input answers with)
 BAD = [
@@ -49,6 +49,17 @@ BAD = [
     ("welcome", {"track": "Birthday song"}, "refused",
      "welcome: no track called 'Birthday song' in the welcome playlist"),
     ("quiet", {"now": True}, "invalid", "quiet: unexpected argument 'now'"),
+    ("iso", {"minutes": 0}, "invalid", "iso: minutes must be more than 0 and at most 1440, not 0"),
+    ("iso", {"minutes": 10, "from": 300}, "invalid",
+     "iso: from must be between 30 and 220, not 300"),
+    ("iso", {"minutes": 10, "energy": "wild"}, "invalid",
+     "iso: energy must be one of high, medium, low, not 'wild'"),
+    ("iso", {"minutes": 10, "from": 90, "energy": "high"}, "invalid",
+     "iso: give from or energy, not both"),
+    ("iso", {"minutes": 10}, "refused", "iso: no tempo known for 1 tracks: run appliance analyse"),
+    ("extend", {"minutes": 1000}, "invalid",
+     "extend: minutes must be more than 0 and at most 120, not 1000"),
+    ("hold", {}, "refused", "hold: not possible during idle (possible during receptive)"),
     ("dance", {}, "unknown", f"unknown command 'dance' (known: {KNOWN})"),
 ]
 GOOD = [("volume", {"level": 60}, "idle"), ("volume", {"level": "55"}, "idle"),
@@ -164,14 +175,18 @@ def via_mqtt(room, verb, args):
 
 def via_cli(room, verb, args, capsys):
     """`appliance VERB ARG` in this process, against the running control socket."""
-    if set(args) - {"level", "minutes", "track", "hold_s", "start", "limit", "label", "name"} \
+    if set(args) - {"level", "minutes", "track", "hold_s", "start", "limit", "label", "name",
+                    "from", "energy"} \
             or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
                        for v in args.values()):
         return "skip"  # the command line cannot say it (a list, an extra argument)
     argv = {"button": lambda a: ["button", a["name"], "--hold", str(a["hold_s"])],
             "schedule add": lambda a: ["schedule", "add", a["start"], str(a["minutes"])]
             + (["--label", a["label"]] if "label" in a else []),
-            "schedule list": lambda a: ["schedule", "list", "--limit", str(a["limit"])]}.get(
+            "schedule list": lambda a: ["schedule", "list", "--limit", str(a["limit"])],
+            "iso": lambda a: ["iso", str(a["minutes"])] + [
+                part for k in ("from", "energy") if k in a for part in (f"--{k}", str(a[k]))],
+            }.get(
         verb, lambda a: [verb, *[str(v) for v in a.values()]])(args)
     try:
         code = main(argv + ["--socket", str(room.socket)])

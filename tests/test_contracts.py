@@ -42,12 +42,16 @@ README = (REPO / "README.md").read_text()
 OPENAPI = json.loads((REPO / "appliance" / "web" / "openapi.json").read_text())
 STATIC = REPO / "appliance" / "web" / "static"
 LIB = Library(ambient=(Track("/a.wav", "A"),), welcome=(Track("/w.wav", "W"),),
-              receptive=(Track("/r.wav", "R"),))
+              # tempos to plan with, and a slower and a faster one to step to
+              receptive=tuple(Track(f"/r{bpm}.wav", f"R{bpm}", seconds=240, bpm=bpm)
+                              for bpm in (80, 60, 100)))
 #: how to bring a fresh room into each phase
 INTO = {Phase.IDLE: (), Phase.AMBIENT: (c.Ambient(),), Phase.WELCOME: (c.Welcome(),),
         Phase.ACTIVE: (c.Active(),), Phase.RECEPTIVE: (c.Receptive(20),),
         Phase.REFLECTION: (c.Active(), c.Reflection())}
-COMMAND = {"receptive": c.Receptive(20), "volume": c.Volume(50),
+COMMAND = {"receptive": c.Receptive(20), "iso": c.Iso(20), "extend": c.Extend(1),
+           "shorten": c.Shorten(1), "step_down": c.Step(-1), "step_up": c.Step(1),
+           "volume": c.Volume(50),
            "volume_up": c.VolumeStep(5), "volume_down": c.VolumeStep(-5),
            "client": c.ChooseClient(Client("K17", cap=50))}
 

@@ -78,7 +78,7 @@ pin = 17
 on_press = "welcom"
 """) == ["buttons[door].on_press: unknown action 'welcom' (did you mean 'welcome'?); use one "
          "of welcome, receptive, quiet, next, end, volume_up, volume_down, ambient, active, "
-         "reflection"]
+         "reflection, hold, skip, step_down, step_up, extend, shorten, iso"]
 
 
 def test_a_pin_used_twice_is_refused_even_under_another_name():
@@ -154,7 +154,8 @@ ambient = {blink = [0.3]}
         "'lgpio'?)",
         "gpio.welcome_repeat: unknown key (did you mean 'welcome_repeat_s'?)",
         'buttons[0].name: is needed (a short word, e.g. "welcome")',
-        "buttons[0].on_press: 'welcome 3': only 'receptive' takes a value (its minutes)",
+        "buttons[0].on_press: 'welcome 3': only receptive, iso, extend, shorten take a value "
+        "(minutes)",
         "buttons[0].pul: unknown key (did you mean 'pull'?)",
         "buttons[x].on_press: receptive: minutes must be more than 0, not -5",
         "lights[status].ambient: blink: give on/off pairs of seconds (each 0.02-60), like "

@@ -48,6 +48,9 @@ def test_a_whole_session_walks_through_every_phase():
     assert s.phase == ACTIVE                             # song over: the therapist leads
     s, fx = run(s, c.Receptive(20), now=100)
     assert s.phase == RECEPTIVE and remaining_s(s, 100) == 1200
+    assert next_wakeup(s) == 100 + 1200 - 120            # the time cue, 2 minutes before
+    s, fx = run(s, c.Tick(), now=1180)
+    assert of(fx, c.TimeCue) == [c.TimeCue(120)] and not of(fx, c.Fade)
     assert next_wakeup(s) == 100 + 1200 - 30             # the closing fade starts on time
     s, fx = run(s, c.Tick(), now=1270)
     assert of(fx, c.Fade) == [c.Fade(FOREGROUND_CH, None, 30)]
@@ -110,10 +113,15 @@ def test_next_walks_the_session_button_through_the_phases():
 def test_receptive_block_ends_with_its_closing_fade_not_a_cut():
     s, fx = run(fresh(receptive_fade_out_s=30), c.Receptive(1))
     assert s.fade_at == 30 and s.deadline == 60
-    # a track ending during the closing fade starts nothing new
-    s, _ = run(s, c.Tick(), now=30)
-    play_id = s.plan(FOREGROUND_CH).play_id
-    s, fx = run(s, c.TrackEnded(FOREGROUND_CH, play_id), now=45)
+    # the closing fade takes the channel down to the block's end, across track changes: a
+    # track ending inside it is followed by the next, joined to the fade (the music reaches
+    # the end of the block); only in its last half second does nothing new start
+    s, fx = run(s, c.Tick(), now=30)
+    assert [(f.level_db, f.seconds) for f in of(fx, c.Fade)] == [(None, 30)]
+    s, fx = run(s, c.TrackEnded(FOREGROUND_CH, s.plan(FOREGROUND_CH).play_id), now=45)
+    assert [(p.track.title, p.join_fade) for p in of(fx, c.Play)] == [("Pad 2", True)]
+    assert not of(fx, c.Fade) and s.phase == RECEPTIVE
+    s, fx = run(s, c.TrackEnded(FOREGROUND_CH, s.plan(FOREGROUND_CH).play_id), now=59.7)
     assert not of(fx, c.Play) and s.phase == RECEPTIVE
     # a short block fades for half its length at most
     s, _ = run(fresh(receptive_fade_out_s=30, receptive_min_minutes=0.5), c.Receptive(0.5))

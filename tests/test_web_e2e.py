@@ -153,3 +153,43 @@ def test_page_lists_the_next_sessions_and_presses_virtual_buttons(web_panel, bro
         page.screenshot(path=str(ARTIFACTS / "web-panel-extras-360x640.png"), full_page=True)
     finally:
         panel.stop()
+
+
+def test_the_panel_draws_the_blocks_tempo_curve_and_holds_it(web_panel, browser_page):
+    """An iso block on the panel: its planned tempo (dashed) and what was heard so far, and
+    Hold, which freezes the countdown and becomes Release."""
+    from appliance.session import Library, Track
+    from appliance.web.adapter import serve
+
+    from .conftest import PANEL_PASSPHRASE
+    tracks = tuple(Track(f"/m/{bpm}.wav", f"Piece {bpm}", seconds=200, bpm=bpm)
+                   for bpm in (120, 106, 94, 84, 76))
+    env = web_panel(library=Library(receptive=tracks))
+    panel = serve(env.context, WebConfig(host="127.0.0.1", port=0), Credentials(env.state_dir))
+    page = browser_page
+    try:
+        page.goto(panel.url)
+        page.fill("#passphrase", PANEL_PASSPHRASE)
+        page.click("text=Unlock")
+        sync_api.expect(page.locator("#phase")).to_have_text("Ready")
+        sync_api.expect(page.locator("#block")).to_be_hidden()
+        page.select_option("#energy", "high")
+        page.click("#iso-start")
+        sync_api.expect(page.locator("#phase")).to_have_text("Receptive")
+        sync_api.expect(page.locator("#curve path.planned")).to_have_count(1)
+        sync_api.expect(page.locator("#curve path.played")).to_have_count(1)
+        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?",
+                                                page.get_attribute("#curve path.planned", "d"))]
+        heights = numbers[1::2]  # SVG y grows downwards: a tempo that falls, a y that grows
+        assert len(heights) >= 8 and heights == sorted(heights) and heights[-1] > heights[0]
+        page.click("#hold")
+        sync_api.expect(page.locator("#hold")).to_have_text("Release")
+        sync_api.expect(page.locator("#playing")).to_contain_text("held")
+        sync_api.expect(page.locator("#countdown")).to_have_class(re.compile(r"\bheld\b"))
+        frozen = page.inner_text("#countdown")
+        time.sleep(1.2)
+        assert page.inner_text("#countdown") == frozen
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.screenshot(path=str(ARTIFACTS / "web-panel-iso-360x640.png"), full_page=True)
+    finally:
+        panel.stop()

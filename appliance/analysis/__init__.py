@@ -19,7 +19,7 @@ GAIN_LIMITS_DB = (-20.0, 10.0)  # no track is cut or raised further than this
 ENERGY_BPM = (60.0, 140.0)      # 0 .. 1 over the issue's range
 ENERGY_LUFS = (-30.0, -8.0)     # a quiet classical recording .. a loud pop master
 ENERGY_TEMPO_WEIGHT = 0.7
-KINDS = ("ambient", "welcome", "receptive")
+KINDS = ("ambient", "welcome", "receptive", "iso")
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,10 @@ def annotate_library(library: Library, known) -> Library:
 
 
 def library_paths(library: Library) -> list[str]:
-    """Each file once, in playlist order (receptive first: the iso programme plans with it)."""
+    """Each file once, in playlist order (iso and receptive first: the iso programme plans
+    with them)."""
     seen: dict[str, None] = {}
-    for kind in ("receptive", "welcome", "ambient"):
+    for kind in ("iso", "receptive", "welcome", "ambient"):
         for track in getattr(library, kind):
             seen.setdefault(track.path)
     return list(seen)

@@ -13,8 +13,8 @@ def register(sub, common):
     s = sub.add_parser("analyse", parents=[common],
                        help="measure each track's tempo, loudness and energy (cached)")
     s.add_argument("playlist", nargs="?", default=None,
-                   help="ambient, welcome, receptive or an .m3u file (default: every playlist "
-                        "of the config)")
+                   help="ambient, welcome, receptive, iso or an .m3u file (a client's own; "
+                        "default: every playlist of the config)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_analyse)
 
@@ -23,14 +23,15 @@ def _playlists(cfg, wanted):
     """[(name, tracks)] to analyse; a playlist file is read like the config's."""
     from ..errors import ConfigError
     from ..playlist import load_playlist
-    kinds = ("ambient", "welcome", "receptive")
+    from . import KINDS as kinds
     if wanted is None:
-        return [(kind, getattr(cfg.library, kind)) for kind in kinds]
+        return [(kind, getattr(cfg.library, kind)) for kind in kinds
+                if kind != "iso" or cfg.library.iso]  # the iso list is optional
     if wanted in kinds:
         return [(wanted, getattr(cfg.library, wanted))]
     path = Path(wanted)
     if path.suffix.lower() not in (".m3u", ".m3u8") or not path.is_file():
-        raise ConfigError([f"analyse: {wanted!r} is not ambient, welcome, receptive or an "
+        raise ConfigError([f"analyse: {wanted!r} is not ambient, welcome, receptive, iso or an "
                            ".m3u playlist file"])
     loaded = load_playlist(path)
     for problem in loaded.problems:

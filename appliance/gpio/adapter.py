@@ -20,7 +20,7 @@ from ..errors import Busy
 from ..verbs import parse_command
 from . import pins
 from .buttons import ButtonLogic
-from .config import Action, GpioConfig
+from .config import WITH_MINUTES, Action, GpioConfig
 from .lights import RoomView
 from .virtual import PressTicket, RateLimitedLog, press_length
 
@@ -237,7 +237,7 @@ class GpioAdapter:
                 ticket.add(event, str(action), None, why_not)
             return
         args = {}
-        if action.verb == "receptive":
+        if action.verb in WITH_MINUTES:
             args["minutes"] = action.minutes or self.default_minutes
         pending = self.engine.submit(parse_command(action.verb, args), source=f"button:{name}")
         self._pending[name] = pending

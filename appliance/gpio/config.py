@@ -22,7 +22,12 @@ FACTORIES = ("auto", "lgpio", "mock")
 #: room verbs a button may give, most used first ('receptive' may carry minutes:
 #: "receptive 30"); tests/test_contracts.py checks them against the verb table
 ACTIONS = ("welcome", "receptive", "quiet", "next", "end", "volume_up", "volume_down",
-           "ambient", "active", "reflection")
+           "ambient", "active", "reflection",
+           # live control of a receptive block: "extend 5", "shorten 5", "iso 20" take minutes
+           "hold", "skip", "step_down", "step_up", "extend", "shorten", "iso")
+#: actions that carry minutes (receptive and iso: the room's default length when left out)
+WITH_MINUTES = ("receptive", "iso", "extend", "shorten")
+NEEDS_MINUTES = ("extend", "shorten")
 ROOM_STATES = ("idle", "ambient", "session", "reminder", "fault")
 PULLS = ("up", "down", "off")
 HEADER_REVISION = 0xa02082  # a Pi 3B: the same 40-pin header as the 4, 5 and Zero 2 W
@@ -40,7 +45,7 @@ DEFAULT_PATTERNS = {
 @dataclass(frozen=True)
 class Action:
     verb: str
-    minutes: Optional[float] = None  # receptive only; None = the room's default length
+    minutes: Optional[float] = None  # WITH_MINUTES only; None = the room's default length
 
     def __str__(self):
         return self.verb if self.minutes is None else f"{self.verb} {self.minutes:g}"
@@ -179,13 +184,17 @@ def _action(s: Section, key: str) -> Optional[Action]:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         s.problems.add(where, f"unknown action {verb!r}{hint}; use one of {', '.join(ACTIONS)}")
         return None
-    if rest and verb != "receptive" or len(rest) > 1:
-        s.problems.add(where, f"{raw!r}: only 'receptive' takes a value (its minutes)")
+    if rest and verb not in WITH_MINUTES or len(rest) > 1:
+        s.problems.add(where, f"{raw!r}: only {', '.join(WITH_MINUTES)} take a value "
+                              "(minutes)")
+        return None
+    if verb in NEEDS_MINUTES and not rest:
+        s.problems.add(where, f"{raw!r}: {verb} needs its minutes, e.g. '{verb} 5'")
         return None
     minutes = None
     try:
         if rest:
-            minutes = parse_command("receptive", {"minutes": rest[0]}).minutes
+            minutes = parse_command(verb, {"minutes": rest[0]}).minutes
             if minutes <= 0:
                 raise InvalidArgument(f"receptive: minutes must be more than 0, not {minutes:g}")
     except InvalidArgument as exc:

@@ -86,6 +86,8 @@ def event_payload(event: dict, wall_now: float) -> Optional[str]:
     if event.get("type") == "phase":
         return _dumps({"type": "phase", "old": event.get("old"), "new": event.get("new"),
                        "at": at})
+    if event.get("type") == "time_cue":  # receptive.time_cue_s before a block ends
+        return _dumps({"type": "time_cue", "remaining_s": event.get("remaining_s"), "at": at})
     source = str(event.get("source") or "")
     if event.get("type") == "command" and source.startswith("button:"):
         return _dumps({"type": "button", "button": source[len("button:"):],

@@ -86,13 +86,14 @@ def load(store: ProfileStore, report=log.error) -> dict:
 class ClientDesk:
     """What the running daemon keeps: its store and the room a profile is checked against."""
 
-    def __init__(self, state_dir: Path, room: Room):
+    def __init__(self, state_dir: Path, room: Room, annotate=tuple):
         self.store = ProfileStore(state_dir)
         self.room = room
+        self.annotate = annotate  # tracks -> tracks with what the track analysis knows
 
     @classmethod
-    def of(cls, cfg) -> "ClientDesk":
-        return cls(cfg.state_dir, Room.of(cfg, media=True))
+    def of(cls, cfg, annotate=tuple) -> "ClientDesk":
+        return cls(cfg.state_dir, Room.of(cfg, media=True), annotate)
 
     def profiles(self) -> dict:
         try:
@@ -121,7 +122,8 @@ class ClientDesk:
         receptive = None
         if profile.receptive_playlist is not None:
             try:
-                receptive = load_playlist(self.room.folder / profile.receptive_playlist).tracks
+                receptive = self.annotate(
+                    load_playlist(self.room.folder / profile.receptive_playlist).tracks)
             except PlaylistError as exc:
                 raise ProfileError("receptive-playlist", str(exc)) from None
         return Client(code=profile.code, welcome=profile.welcome, cap=profile.cap,

@@ -1,7 +1,7 @@
 """A client's session: choosing a client makes the session follow their profile; clearing
 the client, or the session's end (back to idle), gives the room its own settings again.
 
-Pure, like core.py (whose helpers it uses). The daemon resolves the profile from the store
+Pure, like core.py (it uses the handlers' shared builder.py). The daemon resolves the profile from the store
 and hands in a `Client` with the values resolved (its receptive playlist already loaded);
 here they are applied:
 
@@ -24,7 +24,7 @@ from typing import Optional
 
 from ..levels import level_to_db
 from . import commands as c
-from .core import VOLUME_CHANGE_S, Outcome, _Builder, _not_now
+from .builder import VOLUME_CHANGE_S, Builder, Outcome, not_now, without_client
 from .model import AMBIENT_CH, CHANNELS, Client, RoomOwn, State, find_track
 
 _SETTINGS = ("fade_in_s", "quiet_s", "reflection_minutes")
@@ -34,16 +34,6 @@ def receptive_tracks(state: State) -> tuple:
     """What a listening block plays: the chosen client's playlist, else the room's."""
     client = state.client
     return client.receptive if client and client.receptive else state.library.receptive
-
-
-def without_client(state: State) -> State:
-    """The room's own settings and levels back (no effects: see `_glide`)."""
-    own = state.room_own
-    if own is None:
-        return state
-    return replace(state, settings=own.settings, volume=own.volume,
-                   ambient_level=own.ambient_level, session_welcome=own.session_welcome,
-                   client=None, room_own=None)
 
 
 def problem(state: State, client: Client) -> Optional[str]:
@@ -56,7 +46,7 @@ def problem(state: State, client: Client) -> Optional[str]:
     return None
 
 
-def take(b: _Builder, client: Client):
+def take(b: Builder, client: Client):
     """Apply `client` to the state being built (a change of client starts from the room's
     own settings), and glide what plays to the new levels."""
     before = b.state
@@ -73,7 +63,7 @@ def take(b: _Builder, client: Client):
     _glide(b, before)
 
 
-def _glide(b: _Builder, before: State):
+def _glide(b: Builder, before: State):
     """What plays moves to its channel's new level (a cap lowered is heard at once)."""
     for channel in CHANNELS:
         plan = b.state.plan(channel)
@@ -84,30 +74,30 @@ def _glide(b: _Builder, before: State):
 
 
 def choose(state: State, cmd: c.ChooseClient, now: float) -> Outcome:
-    refused = _not_now(state, "client")
+    refused = not_now(state, "client")
     if refused:
         return refused
     why = problem(state, cmd.client)
     if why:
         return Outcome(state, refusal=f"client use: {why}")
-    b = _Builder(state)
+    b = Builder(state)
     take(b, cmd.client)
     return b.done(f"client {cmd.client.code}: the session follows their profile")
 
 
 def clear(state: State, cmd: c.ClearClient, now: float) -> Outcome:
-    refused = _not_now(state, "client")
+    refused = not_now(state, "client")
     if refused:
         return refused
     if state.client is None:
         return Outcome(state, message="no client was chosen: the room's own settings")
-    b = _Builder(state)
+    b = Builder(state)
     b.state = without_client(state)
     _glide(b, state)
     return b.done("client cleared: the room's own settings")
 
 
-def booked(b: _Builder, cmd: c.Ambient):
+def booked(b: Builder, cmd: c.Ambient):
     """A booked session's ambient: its client chosen first (so the bed comes in at their
     level), unless a person chose one already; a problem is a notice, never a refusal."""
     if cmd.client_problem:

@@ -44,6 +44,44 @@ class Receptive:
 
 
 @dataclass(frozen=True)
+class Iso:
+    """A receptive block planned by tempo (session/iso.py): from a tempo (or an energy) down."""
+    minutes: float
+    from_bpm: Optional[float] = None
+    energy: Optional[str] = None      # high | medium | low
+    to_bpm: Optional[float] = None
+    u: bool = False                   # down, rest, gently back up before reflection
+
+
+# --- live control of a receptive block (session/live.py) -----------------------------------
+
+@dataclass(frozen=True)
+class Hold:
+    """Stay on the piece playing, the block's time left frozen; given again: release."""
+
+
+@dataclass(frozen=True)
+class Extend:
+    minutes: float
+
+
+@dataclass(frozen=True)
+class Shorten:
+    minutes: float
+
+
+@dataclass(frozen=True)
+class Skip:
+    """The next piece now, crossfaded."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A piece one step slower (-1) or faster (+1) than the one playing, crossfaded."""
+    direction: int
+
+
+@dataclass(frozen=True)
 class Reflection:
     pass
 
@@ -117,15 +155,16 @@ class LibraryAnalysed:
     library: Library
 
 
-Command = Union[Ambient, Welcome, Active, Receptive, Reflection, Quiet, End, Next, Volume,
-                VolumeStep, ChooseClient, ClearClient, Tick, TrackEnded, TrackFailed,
-                LibraryAnalysed]
+Command = Union[Ambient, Welcome, Active, Receptive, Iso, Hold, Extend, Shorten, Skip, Step,
+                Reflection, Quiet, End, Next, Volume, VolumeStep, ChooseClient, ClearClient,
+                Tick, TrackEnded, TrackFailed, LibraryAnalysed]
 
 #: the verbs people use, by name (CLI, panel, MQTT) -> command class
 VERBS = {
     "ambient": Ambient, "welcome": Welcome, "active": Active, "receptive": Receptive,
     "reflection": Reflection, "quiet": Quiet, "end": End, "next": Next, "volume": Volume,
-    "volume_up": VolumeStep, "volume_down": VolumeStep,
+    "volume_up": VolumeStep, "volume_down": VolumeStep, "iso": Iso, "hold": Hold,
+    "extend": Extend, "shorten": Shorten, "skip": Skip, "step_down": Step, "step_up": Step,
     "client use": ChooseClient, "client clear": ClearClient,
 }
 VOLUME_STEP = 5  # levels per volume_up / volume_down (2.5 dB)
@@ -172,4 +211,11 @@ class Notice:
     message: str
 
 
-Effect = Union[Play, Fade, Stop, PhaseChanged, Notice]
+@dataclass(frozen=True)
+class TimeCue:
+    """The receptive block ends in `remaining_s` (receptive.time_cue_s): a discreet cue for
+    the therapist (MQTT event), never anything about the client."""
+    remaining_s: float
+
+
+Effect = Union[Play, Fade, Stop, PhaseChanged, Notice, TimeCue]

@@ -28,34 +28,27 @@ the refusals below are derived from it.
   reflection; reflection and ambient go to idle.
 - ``next`` (the session button) moves on: idle -> ambient -> welcome -> active ->
   receptive (default length) -> reflection -> idle.
-- A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time.
+- A receptive block fades out over its last ``receptive_fade_out_s`` and ends on time; a
+  track ending inside that fade is followed by the next under it (block.py). ``iso`` plans
+  a block by tempo (iso.py); hold, extend, shorten, skip and step change it as it plays
+  (live.py).
 - ``volume`` sets the level of what the room hears now (the ambient bed during ambient, the
   foreground otherwise), clamped to the cap.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, replace
 from typing import Optional
 
 from ..levels import level_to_db
+from . import block, live
+from . import client as _client
 from . import commands as c
 from . import phases
+from .builder import VOLUME_CHANGE_S, Builder, Outcome, not_now, refuse
 from .library import swap_library, track_gain_db
 from .model import (AMBIENT, AMBIENT_CH, CHANNELS, FOREGROUND_CH, IDLE, RECEPTIVE, REFLECTION,
                     ChannelPlan, Phase, State, Track, find_track)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: State
-    effects: tuple = ()
-    refusal: Optional[str] = None  # why the command was not carried out
-    message: str = ""              # what a person should be told when it was
-
-    @property
-    def accepted(self) -> bool:
-        return self.refusal is None
 
 
 def new_state(settings, library, seed: int = 0) -> State:
@@ -65,7 +58,8 @@ def new_state(settings, library, seed: int = 0) -> State:
 
 def next_wakeup(state: State) -> Optional[float]:
     """The monotonic time at which the core wants a Tick, if any."""
-    times = [t for t in (state.fade_at, state.deadline) if t is not None]
+    times = [t for t in (state.fade_at, state.deadline, block.change_at(state),
+                         block.cue_at(state)) if t is not None]
     return min(times) if times else None
 
 
@@ -88,90 +82,18 @@ def step(state: State, command, now: float) -> Outcome:
     return handler(state, command, now)
 
 
-# --- helpers --------------------------------------------------------------------------------
-
-class _Builder:
-    """Collects the new state and its effects while a command is handled."""
-
-    def __init__(self, state: State):
-        self.state = state
-        self.effects: list = []
-
-    def set(self, **changes):
-        self.state = replace(self.state, **changes)
-
-    def set_plan(self, channel: str, plan: ChannelPlan):
-        channels = dict(self.state.channels)
-        channels[channel] = plan
-        self.set(channels=channels)
-
-    def go(self, phase: Phase, now: float, deadline: Optional[float] = None,
-           fade_at: Optional[float] = None):
-        old = self.state.phase
-        self.set(phase=phase, started_at=now, deadline=deadline, fade_at=fade_at)
-        if phase == IDLE:  # the session is over: its client and its welcome go with it
-            self.state = replace(_client.without_client(self.state), session_welcome=None)
-        if old != phase:
-            self.effects.append(c.PhaseChanged(old, phase))
-
-    def start(self, channel: str, tracks, level: float, fade_in_s: float, loop: bool,
-              crossfade_s: float):
-        play_id = self.state.next_play_id
-        self.set(next_play_id=play_id + 1)
-        self.set_plan(channel, ChannelPlan(tracks=tuple(tracks), index=0, play_id=play_id,
-                                           loop=loop))
-        self.effects.append(c.Play(channel, tracks[0], level_to_db(level), fade_in_s, play_id,
-                                   crossfade_s, gain_db=track_gain_db(self.state, tracks[0],
-                                                                      level)))
-
-    def fade_out(self, channel: str, seconds: float):
-        plan = self.state.plan(channel)
-        if plan.play_id and not plan.fading_out:
-            self.set_plan(channel, replace(plan, fading_out=True))
-            self.effects.append(c.Fade(channel, None, seconds))
-
-    def move(self, verb: str, now: float, **timers):
-        """Go where the phase table says `verb` leads; staying put keeps the phase's timers."""
-        phase = phases.after(verb, self.state.phase)
-        if phase != self.state.phase:
-            if phase == REFLECTION:
-                timers.setdefault("deadline", now + self.state.settings.reflection_s)
-            self.go(phase, now, **timers)
-
-    def fade_out_all(self, seconds: float):
-        for channel in CHANNELS:
-            self.fade_out(channel, seconds)
-
-    def done(self, message: str = "") -> Outcome:
-        return Outcome(self.state, tuple(self.effects), message=message)
-
-
-def _refuse(state: State, reason: str) -> Outcome:
-    return Outcome(state, refusal=reason)
-
-
-def _not_now(state: State, verb: str) -> Optional[Outcome]:
-    """The phase table's refusal of `verb` in the room's phase, if any."""
-    reason = phases.refusal(verb, state.phase)
-    return None if reason is None else _refuse(state, reason)
-
-
-def _closing_fade(state: State) -> float:
-    """A receptive block always ends gently; anything else crossfades."""
-    s = state.settings
-    return s.receptive_fade_out_s if state.phase == RECEPTIVE else s.crossfade_s
 
 
 # --- commands -------------------------------------------------------------------------------
 
 def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
-    refused = _not_now(state, "ambient")
+    refused = not_now(state, "ambient")
     if refused:
         return refused
     tracks = cmd.tracks or state.library.ambient
     if not tracks:
-        return _refuse(state, "ambient: the ambient playlist is empty")
-    b = _Builder(state)
+        return refuse(state, "ambient: the ambient playlist is empty")
+    b = Builder(state)
     _client.booked(b, cmd)  # first: the bed comes in at the booked client's level
     s = b.state.settings
     fade_in = s.ambient_fade_in_s if cmd.fade_in_s is None else cmd.fade_in_s
@@ -181,18 +103,19 @@ def _ambient(state: State, cmd: c.Ambient, now: float) -> Outcome:
     return b.done()
 
 
+
 def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
-    refused = _not_now(state, "welcome")
+    refused = not_now(state, "welcome")
     if refused:
         return refused
     if not state.library.welcome:
-        return _refuse(state, "welcome: the welcome playlist is empty")
+        return refuse(state, "welcome: the welcome playlist is empty")
     name = cmd.track if cmd.track is not None else state.session_welcome
     track = find_track(state.library.welcome, name)
     if track is None:
-        return _refuse(state, f"welcome: no track called {name!r} in the welcome playlist")
+        return refuse(state, f"welcome: no track called {name!r} in the welcome playlist")
     s = state.settings
-    b = _Builder(state)
+    b = Builder(state)
     b.fade_out(AMBIENT_CH, s.crossfade_s)
     b.start(FOREGROUND_CH, (track,), state.volume, s.fade_in_s, loop=False,
             crossfade_s=s.crossfade_s)
@@ -201,51 +124,27 @@ def _welcome(state: State, cmd: c.Welcome, now: float) -> Outcome:
 
 
 def _active(state: State, cmd: c.Active, now: float) -> Outcome:
-    refused = _not_now(state, "active")
+    refused = not_now(state, "active")
     if refused:
         return refused
-    b = _Builder(state)
-    b.fade_out_all(_closing_fade(state))
+    b = Builder(state)
+    b.fade_out_all(block.closing_fade(state, now))
     b.move("active", now)
     return b.done()
 
 
-def _receptive(state: State, cmd: c.Receptive, now: float) -> Outcome:
-    s = state.settings
-    refused = _not_now(state, "receptive")
-    if refused:
-        return refused
-    minutes = cmd.minutes
-    if not (s.receptive_min_minutes <= minutes <= s.receptive_max_minutes):
-        return _refuse(state, f"receptive: minutes must be between {s.receptive_min_minutes:g}"
-                              f" and {s.receptive_max_minutes:g}, not {minutes:g}")
-    tracks = list(_client.receptive_tracks(state))
-    if not tracks:
-        return _refuse(state, "receptive: the receptive playlist is empty")
-    if s.receptive_shuffle:
-        random.Random(state.shuffle_seed + state.next_play_id).shuffle(tracks)
-    length = minutes * 60.0
-    fade = min(s.receptive_fade_out_s, length / 2)
-    b = _Builder(state)
-    b.fade_out(AMBIENT_CH, s.crossfade_s)
-    b.start(FOREGROUND_CH, tracks, state.volume, s.fade_in_s, loop=True,
-            crossfade_s=s.crossfade_s)
-    b.move("receptive", now, deadline=now + length, fade_at=now + length - fade)
-    return b.done(f"receptive: {minutes:g} min")
-
-
 def _reflection(state: State, cmd: c.Reflection, now: float) -> Outcome:
-    refused = _not_now(state, "reflection")
+    refused = not_now(state, "reflection")
     if refused:
         return refused
-    b = _Builder(state)
-    b.fade_out_all(_closing_fade(state))
+    b = Builder(state)
+    b.fade_out_all(block.closing_fade(state, now))
     b.move("reflection", now)
     return b.done()
 
 
 def _quiet(state: State, cmd: c.Quiet, now: float) -> Outcome:
-    b = _Builder(state)
+    b = Builder(state)
     b.fade_out_all(state.settings.quiet_s)
     b.move("quiet", now)
     return b.done()
@@ -253,14 +152,14 @@ def _quiet(state: State, cmd: c.Quiet, now: float) -> Outcome:
 
 def _end(state: State, cmd: c.End, now: float) -> Outcome:
     if cmd.only_from is not None and state.phase != cmd.only_from:
-        return _refuse(state, f"end: the room is no longer in {cmd.only_from}")
-    refused = _not_now(state, "end")
+        return refuse(state, f"end: the room is no longer in {cmd.only_from}")
+    refused = not_now(state, "end")
     if refused:
         return refused
-    b = _Builder(state)
+    b = Builder(state)
     to_idle = phases.after("end", state.phase) == IDLE
     # the schedule ends a no-show slowly; a session ends with its closing fade
-    b.fade_out_all(cmd.fade_s if to_idle and cmd.fade_s is not None else _closing_fade(state))
+    b.fade_out_all(cmd.fade_s if to_idle and cmd.fade_s is not None else block.closing_fade(state, now))
     b.move("end", now)
     return b.done()
 
@@ -273,24 +172,26 @@ def _next(state: State, cmd: c.Next, now: float) -> Outcome:
     return step(state, command, now)
 
 
-VOLUME_CHANGE_S = 0.3  # a level change glides instead of jumping
 
 
 def _volume(state: State, cmd: c.Volume, now: float) -> Outcome:
     level = cmd.level
     if not (0 <= level <= 100):
-        return _refuse(state, f"volume: level must be between 0 and 100, not {level:g}")
+        return refuse(state, f"volume: level must be between 0 and 100, not {level:g}")
     cap = state.settings.cap
     message = f"volume capped at {cap:g}" if level > cap else ""
     level = min(level, cap)
-    b = _Builder(state)
+    b = Builder(state)
     channel = AMBIENT_CH if state.phase == AMBIENT else FOREGROUND_CH
     if channel == AMBIENT_CH:
         b.set(ambient_level=level)
     else:
         b.set(volume=level)
     plan = state.plan(channel)
-    if plan.play_id and not plan.fading_out:
+    closing = channel == FOREGROUND_CH and getattr(state.block, "closing", False)
+    if closing:
+        message = "the closing fade is under way: the level is for what comes next"
+    elif plan.play_id and not plan.fading_out:
         b.effects.append(c.Fade(channel, level_to_db(level), VOLUME_CHANGE_S))
     return b.done(message)
 
@@ -303,12 +204,8 @@ def _volume_step(state: State, cmd: c.VolumeStep, now: float) -> Outcome:
 # --- events ---------------------------------------------------------------------------------
 
 def _tick(state: State, cmd: c.Tick, now: float) -> Outcome:
-    b = _Builder(state)
-    if state.fade_at is not None and now >= state.fade_at:
-        # a track that ends during the closing fade ends the music: no new piece starts
-        # for the last seconds of the block
-        b.fade_out(FOREGROUND_CH, max(0.0, (state.deadline or now) - now))
-        b.set(fade_at=None)
+    b = Builder(state)
+    block.tick(b, now)  # the next planned piece, the closing fade
     if state.deadline is not None and now >= state.deadline:
         if state.phase in phases.TIMER:
             b.fade_out_all(state.settings.crossfade_s)  # only if the closing fade was missed
@@ -325,7 +222,7 @@ def _track_over(state: State, channel: str, play_id: int, now: float,
     plan = state.plan(channel)
     if play_id != plan.play_id:
         return Outcome(state)  # a late report about a track we already left
-    b = _Builder(state)
+    b = Builder(state)
     if failure:
         title = plan.tracks[plan.index].title if plan.index < len(plan.tracks) else "?"
         b.effects.append(c.Notice(f"{channel}: skipped {title!r}: {failure}"))
@@ -338,6 +235,14 @@ def _track_over(state: State, channel: str, play_id: int, now: float,
         b.go(phases.SONG_ENDS[state.phase], now)  # the therapist takes over
         return b.done()
     failures = plan.failures + 1 if failure else 0
+    if channel == FOREGROUND_CH and block.block_of(state) is not None:
+        index = block.after_track(state, plan, now)
+        if index is None:
+            b.set_plan(channel, ChannelPlan())
+            return b.done()
+        if failures < len(plan.tracks):
+            b.set_plan(channel, replace(plan, failures=failures))
+            return block.carry_on(b, now, index)
     index = plan.index + 1
     if index >= len(plan.tracks):
         if not plan.loop:
@@ -366,12 +271,10 @@ def _track_failed(state: State, cmd: c.TrackFailed, now: float) -> Outcome:
     return _track_over(state, cmd.channel, cmd.play_id, now, cmd.reason)
 
 
-# a client's part of a session builds on the helpers above
-from . import client as _client  # noqa: E402
-
 _HANDLERS = {
     **_client.HANDLERS,
-    c.Ambient: _ambient, c.Welcome: _welcome, c.Active: _active, c.Receptive: _receptive,
+    c.Ambient: _ambient, c.Welcome: _welcome, c.Active: _active, c.Receptive: block.receptive,
+    c.Iso: block.start_iso, **live.HANDLERS,
     c.Reflection: _reflection, c.Quiet: _quiet, c.End: _end, c.Next: _next,
     c.Volume: _volume, c.VolumeStep: _volume_step,
     c.Tick: _tick, c.TrackEnded: _track_ended, c.TrackFailed: _track_failed,

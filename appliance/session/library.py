@@ -13,7 +13,7 @@ from dataclasses import replace
 from ..levels import level_to_db
 from .model import Library, State, Track
 
-_KINDS = ("ambient", "welcome", "receptive")
+_KINDS = ("ambient", "welcome", "receptive", "iso")
 
 
 def track_gain_db(state: State, track: Track, level: float) -> float:
@@ -38,4 +38,7 @@ def swap_library(state: State, library: Library) -> State:
 
     channels = {name: replace(plan, tracks=tuple(map(annotated, plan.tracks)))
                 for name, plan in state.channels.items()}
-    return replace(state, library=library, channels=channels)
+    client = state.client  # a chosen client's own receptive playlist takes them too
+    if client is not None and client.receptive:
+        client = replace(client, receptive=tuple(map(annotated, client.receptive)))
+    return replace(state, library=library, channels=channels, client=client)

@@ -33,6 +33,7 @@ class Library:
     ambient: tuple[Track, ...] = ()
     welcome: tuple[Track, ...] = ()
     receptive: tuple[Track, ...] = ()
+    iso: tuple[Track, ...] = ()  # playlists.iso, if the config names one (else: receptive)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,15 @@ class Settings:
     # the session button, the panel's and Home Assistant's default length
     receptive_default_minutes: float = key(20, 1, 24 * 60, toml="receptive.default_minutes")
     reflection_minutes: float = key(10, 0.05, 120, toml="reflection.minutes")
+    # a discreet cue this long before a receptive block ends (MQTT event "time_cue"; 0: none)
+    receptive_time_cue_s: float = key(120, 0, 3600, toml="receptive.time_cue_s")
+    # the iso programme (session/iso.py; README "Receptive programmes and the iso principle")
+    iso_piece_minutes: float = key(3.5, 0.05, 15, toml="iso.piece_minutes")
+    iso_step_percent: float = key(12, 3, 20, toml="iso.step_percent")
+    iso_max_step_percent: float = key(15, 3, 25, toml="iso.max_step_percent")
+    iso_drop_percent: float = key(30, 10, 60, toml="iso.drop_percent")
+    iso_crossfade_s: float = key(8.0, 0.5, 30, toml="iso.crossfade_s")
+    iso_level_drop: float = key(10, 0, 40, toml="iso.level_drop")
 
     @property
     def receptive_shuffle(self) -> bool:
@@ -145,6 +155,7 @@ class State:
     session_welcome: Optional[str] = None  # the booked session's welcome track, until idle
     client: Optional[Client] = None        # the chosen client, until idle (session/client.py)
     room_own: Optional[RoomOwn] = None     # the room's own settings while a client is chosen
+    block: Optional[object] = None  # the receptive block under way (session.block.Block)
 
     def plan(self, channel: str) -> ChannelPlan:
         return self.channels.get(channel, ChannelPlan())

@@ -24,6 +24,9 @@ class Phase(StrEnum):
 IDLE, AMBIENT, WELCOME, ACTIVE, RECEPTIVE, REFLECTION = Phase
 PHASES = tuple(Phase)
 
+#: what a therapist can change while a receptive block plays (session/live.py)
+LIVE = ("hold", "extend", "shorten", "skip", "step_down", "step_up")
+
 #: verb -> {phase it is accepted in: phase it leads to}
 TRANSITIONS: dict[str, dict[Phase, Phase]] = {
     "ambient": {IDLE: AMBIENT},
@@ -41,6 +44,9 @@ TRANSITIONS: dict[str, dict[Phase, Phase]] = {
     # choosing, changing or clearing the client (session/client.py): before the welcome only,
     # so the session follows one profile from its welcome to its end
     "client": {IDLE: IDLE, AMBIENT: AMBIENT},
+    # a receptive block planned by tempo, and the live controls of a block under way
+    "iso": {IDLE: RECEPTIVE, AMBIENT: RECEPTIVE, WELCOME: RECEPTIVE, ACTIVE: RECEPTIVE},
+    **{verb: {RECEPTIVE: RECEPTIVE} for verb in LIVE},
 }
 TRANSITIONS["volume_up"] = TRANSITIONS["volume_down"] = TRANSITIONS["volume"]
 

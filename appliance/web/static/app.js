@@ -77,7 +77,8 @@
     status = s;
     statusAt = Date.now();
     $("phase").textContent = PHASES[s.phase] || s.phase;
-    $("playing").textContent = s.now_playing ? "\u266A " + s.now_playing : "Nothing playing";
+    $("playing").textContent = (s.now_playing ? "\u266A " + s.now_playing : "Nothing playing") +
+      (s.block && s.block.held ? " \u00B7 held" : "");
     $("volume").textContent = Math.round(s.volume);
     $("cap").textContent = "cap " + Math.round(s.cap) +
       (s.room_spl != null ? " \u00b7 \u2248" + s.room_spl + " dB SPL" : "");
@@ -98,6 +99,8 @@
     $("faults").textContent = lines.length ? "Needs attention: " + lines.join("; ") : "";
     $("faults").hidden = !lines.length;
     loadCourse(s);
+    $("iso-start").classList.toggle("unavailable", possible.indexOf("iso") < 0);
+    drawBlock(s.block, s.remaining_s);
     tick();
     hooks.forEach(function (h) { if (h.status) h.status(s); });
   }
@@ -115,11 +118,54 @@
     }, function () { courseFor = undefined; });
   }
 
+  // the block's tempo curve: planned pieces dashed, what was heard solid, now a line
+  var SVG = "http://www.w3.org/2000/svg";
+  function svg(name, attrs) {
+    var el = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    return el;
+  }
+  function drawBlock(block, left) {
+    $("block").hidden = !block;
+    if (!block) return;
+    $("hold").textContent = block.held ? "Release" : "Hold";
+    $("hold").classList.toggle("current", block.held);
+    var curve = $("curve");
+    while (curve.firstChild) curve.removeChild(curve.firstChild);
+    var plan = block.plan || [], played = (block.played || []).filter(function (p) { return p[1]; });
+    var bpms = plan.map(function (p) { return p.bpm; }).concat(played.map(function (p) { return p[1]; }));
+    if (!bpms.length) return;  // a plain block with no tempos known: nothing to draw
+    var total = Math.max(1, block.elapsed_s + (left || 0));
+    var low = Math.min.apply(null, bpms) - 5, high = Math.max.apply(null, bpms) + 5;
+    var x = function (t) { return 4 + 292 * Math.min(1, t / total); };
+    var y = function (b) { return 82 - 74 * (b - low) / (high - low); };
+    function steps(points, end) {
+      var d = "";
+      points.forEach(function (p, i) {
+        var next = i + 1 < points.length ? points[i + 1][0] : end;
+        d += (i ? " L" : "M") + x(p[0]) + " " + y(p[1]) + " L" + x(next) + " " + y(p[1]);
+      });
+      return d;
+    }
+    var planned = plan.map(function (p) { return [p.starts_s, p.bpm]; });
+    if (planned.length) curve.appendChild(svg("path", { d: steps(planned, total), "class": "planned" }));
+    if (played.length) curve.appendChild(svg("path", { d: steps(played, block.elapsed_s), "class": "played" }));
+    curve.appendChild(svg("line", { x1: x(block.elapsed_s), x2: x(block.elapsed_s), y1: 4, y2: 86, "class": "now" }));
+    [high - 5, low + 5].forEach(function (b) {
+      var label = svg("text", { x: 296, y: y(b) + 4, "class": "bpm" });
+      label.textContent = Math.round(b);
+      curve.appendChild(label);
+    });
+  }
+
   function tick() {
     if (!status) return;
     var left = status.remaining_s;
     var none = left === null || left === undefined;
-    $("countdown").textContent = none ? "\u2013" : clock(left - (Date.now() - statusAt) / 1000);
+    var held = status.block && status.block.held;  // held: the time left stands still
+    $("countdown").textContent = none ? "\u2013" :
+      clock(left - (held ? 0 : (Date.now() - statusAt) / 1000));
+    $("countdown").classList.toggle("held", !!held);
     $("countdown").classList.toggle("none", none);
   }
 
@@ -248,6 +294,16 @@
     if (!button) return;
     var verb = button.getAttribute("data-verb");
     command(verb, verb === "receptive" ? { minutes: Number($("minutes").value) } : {}, button);
+  });
+  $("iso-start").addEventListener("click", function () {
+    command("iso", { minutes: Number($("minutes").value), energy: $("energy").value },
+            $("iso-start"));
+  });
+  $("block").addEventListener("click", function (e) {
+    var button = e.target.closest("[data-live]");
+    if (!button) return;
+    var verb = button.getAttribute("data-live");
+    command(verb, verb === "extend" || verb === "shorten" ? { minutes: 5 } : {}, button);
   });
   $("vol-down").addEventListener("click", function () { command("volume_down"); });
   $("vol-up").addEventListener("click", function () { command("volume_up"); });
