@@ -94,6 +94,8 @@ TABLE: dict[str, Verb] = {v.name: v for v in (
     Verb("schedule add", (Arg("start", "datetime"), Arg("minutes", "number", low=5, high=480),
                           Arg("label", "label", required=False)),
          owner="schedule", help="book a one-off session"),
+    Verb("schedule forget", (Arg("client", "code"),), owner="schedule",
+         help="cancel every one-off booked with this client code (client forget)"),
     Verb("schedule remove", (Arg("id", "name"),), owner="schedule",
          help="cancel a one-off session"),
     # the daemon resolves the code from the profiles, the engine applies it (session/client.py)
@@ -128,7 +130,7 @@ def resolve(verb, args) -> tuple[str, object]:
         args = dict(args)
         action = args.pop("action", "list")
         if not isinstance(action, str) or f"schedule {action}" not in TABLE:
-            raise InvalidArgument(f"schedule: unknown action {action!r} (list, add, remove)",
+            raise InvalidArgument(f"schedule: unknown action {action!r} (list, add, remove, forget)",
                                   "action")
         verb = f"schedule {action}"
     return verb, args

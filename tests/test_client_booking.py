@@ -67,3 +67,46 @@ def test_a_name_with_a_space_cannot_be_booked(booked):
     with pytest.raises(InvalidArgument, match="label: 'Anna Smith' is not a client code"):
         scheduler.add("2026-11-30T08:30", 30, "Anna Smith")
     assert scheduler.one_offs == []
+
+
+def test_forget_cancels_the_clients_bookings_in_the_running_schedule(booked):
+    """`client forget` with the daemon running asks its schedule (the `schedule forget`
+    verb): every one-off with the code goes, from the file and its .bak too."""
+    from appliance.schedule.adapter import ScheduleAdapter
+    scheduler, _, _ = booked
+    scheduler.add("2026-11-30T12:00", 30, "K17")
+    scheduler.add("2026-12-01T12:00", 30, "K17")
+    kept = scheduler.add("2026-11-30T14:00", 30, "KEEP-2")["id"]
+    assert ScheduleAdapter(scheduler).verbs()["schedule forget"]({"client": "K17"}) == \
+        {"removed": 2}
+    assert [s.id for s in scheduler.one_offs] == [kept]
+    store = scheduler.store
+    for path in (store.path, store.backup):
+        assert b"K17" not in path.read_bytes(), path.name
+
+
+def test_forget_without_a_daemon_erases_bookings_from_the_files_and_names_weekly_slots(
+        tmp_path, capsys):
+    from appliance.__main__ import main
+    from appliance.schedule.forget import forget_in_store
+    from appliance.schedule.plan import Slot
+    from appliance.schedule.store import OneOffStore
+    from datetime import datetime, timezone
+    state = tmp_path / "state"
+    start = datetime(2027, 1, 4, 9, tzinfo=timezone.utc)
+    OneOffStore(state).save([Slot(id="o-aaaaaa", kind="one-off", minutes=30, label="ZQX-981",
+                                  start=start),
+                             Slot(id="o-bbbbbb", kind="one-off", minutes=30, label="KEEP-2",
+                                  start=start)])
+    config = tmp_path / "config.toml"
+    config.write_text(f'[state]\ndir = "{state}"\n[control]\nsocket = "{tmp_path}/no.sock"\n'
+                      '[schedule]\ntimezone = "Europe/Berlin"\n[[sessions]]\n'
+                      'days = ["tue"]\nstart = "10:00"\nminutes = 45\nlabel = "ZQX-981"\n')
+    assert main(["client", "forget", "ZQX-981", "--yes", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "1 booking(s)" in out
+    assert "[[sessions]] #1 (tue 10:00) still books this code every week" in out
+    for name in ("schedule.json", "schedule.json.bak"):
+        text = (state / name).read_text()
+        assert "ZQX-981" not in text and "KEEP-2" in text, name
+    assert forget_in_store(state, "ZQX-981") == 0  # again: nothing left, nothing broken

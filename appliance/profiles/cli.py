@@ -211,7 +211,18 @@ def cmd_forget(args) -> int:
     except (OSError, sqlite3.Error) as exc:
         return _say(f"client forget: {getattr(exc, 'strerror', None) or exc}; run it again",
                     EXIT_REFUSED)
-    print(f"forgotten: {'the profile and ' if had else 'no profile; '}{erased} session(s)")
+    from ..errors import CommandError, ControlError
+    from ..schedule.forget import forget_bookings
+    try:
+        booked, notes = forget_bookings(args, cfg, code)
+    except (CommandError, ControlError, OSError) as exc:
+        why = getattr(exc, "message", None) or getattr(exc, "strerror", None) or exc
+        return _say(f"client forget: the profile and the record are erased, but not the "
+                    f"bookings ({why}); run it again", EXIT_REFUSED)
+    print(f"forgotten: {'the profile and ' if had else 'no profile; '}{erased} session(s), "
+          f"{booked} booking(s)")
+    for note in notes:
+        print(f"note: {note}")
     for aside in db.moved_aside(path):
         print(f"note: {aside} was moved aside as corrupt and may hold older sessions; "
               "delete it if nothing there is needed")

@@ -26,7 +26,7 @@ class ScheduleAdapter:
         """Arguments come checked by appliance.verbs' table; what the schedule itself cannot
         do (in the past, overlapping, too many) is its refusal."""
         return {"schedule list": self._list, "schedule add": self._add,
-                "schedule remove": self._remove}
+                "schedule remove": self._remove, "schedule forget": self._forget}
 
     def _list(self, args: dict) -> dict:
         """The next sessions, and the weekly slots as config.toml has them (the panel)."""
@@ -43,6 +43,12 @@ class ScheduleAdapter:
             raise
         except ValueError as exc:
             raise Refused(f"schedule add: {exc}") from None
+
+    def _forget(self, args: dict) -> dict:
+        try:
+            return {"removed": self.scheduler.forget(args["client"])}
+        except ValueError as exc:
+            raise Refused(f"schedule forget: {exc}") from None
 
     def _remove(self, args: dict) -> dict:
         slot_id = args["id"]

@@ -25,6 +25,7 @@ from .clock import WAITING, sync_probe
 from .config import ScheduleConfig
 from .plan import (UTC, Occurrence, Slot, local_time_exists, occurrences, plan,
                    upcoming)
+from .forget import without_code
 from .store import ActedStore, OneOffStore, new_id
 
 log = logging.getLogger(__name__)
@@ -290,6 +291,15 @@ class Scheduler:
         log.info("schedule: one-off %s removed", slot_id)
         self._wake.set()
         return True
+
+    def forget(self, code: str) -> int:
+        """Cancel every one-off booked with `code` (the right to erasure): how many."""
+        with self._lock:
+            kept = without_code(self.one_offs, code)
+            removed = len(self.one_offs) - len(kept)
+            self._save(kept)  # always: the .bak may hold an older booking of theirs
+        self._wake.set()
+        return removed
 
     # --- helpers ----------------------------------------------------------------------------
 
