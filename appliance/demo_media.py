@@ -1,7 +1,9 @@
 """Synthesised, royalty-free demo tracks, so a new user hears the appliance at once.
 
 Plain 16-bit mono WAV made with the standard library: an ambient drone, a short welcome
-melody and three receptive pads that step down in tempo and brightness (the iso principle).
+melody and three receptive pads that step down in tempo and brightness (the iso principle):
+each has a soft low pulse at its tempo (84, 72, 60 BPM), so `appliance analyse` measures it
+and `appliance iso` can plan with the demo.
 """
 from __future__ import annotations
 
@@ -54,14 +56,18 @@ def melody(notes, beat_s: float):
             yield 0.4 * env * (math.sin(two_pi * freq * t) + 0.3 * math.sin(two_pi * 2 * freq * t))
 
 
-def pad(seconds: float, chord, tremolo_hz: float):
+def pad(seconds: float, chord, tremolo_hz: float, bpm: float):
+    """A chord with a slow tremolo over a soft low pulse (a heartbeat-like thump) at `bpm`."""
     n = int(seconds * RATE)
     two_pi = 2 * math.pi
+    beat_s = 60.0 / bpm
     for i in range(n):
         t = i / RATE
         s = sum(math.sin(two_pi * f * t) for f in chord) / len(chord)
-        yield 0.35 * s * (0.8 + 0.2 * math.sin(two_pi * tremolo_hz * t)) * _envelope(
-            i, n, RATE * 3, RATE * 3)
+        since = t % beat_s
+        thump = math.exp(-since / 0.06) * math.sin(two_pi * 60.0 * since)
+        yield (0.3 * s * (0.8 + 0.2 * math.sin(two_pi * tremolo_hz * t)) + 0.3 * thump) * \
+            _envelope(i, n, RATE * 3, RATE * 3)
 
 
 C4, D4, E4, G4, A4, C5 = 261.63, 293.66, 329.63, 392.0, 440.0, 523.25
@@ -70,9 +76,9 @@ TRACKS = {
     "ambient-drone.wav": lambda: drone(40),
     "welcome-song.wav": lambda: melody([(C4, 1), (E4, 1), (G4, 1), (C5, 2), (A4, 1), (G4, 1),
                                         (E4, 1), (C4, 3)], 0.45),
-    "receptive-1-warm.wav": lambda: pad(30, (220.0, 277.18, 329.63), 0.5),
-    "receptive-2-slower.wav": lambda: pad(30, (196.0, 246.94, 293.66), 0.3),
-    "receptive-3-resting.wav": lambda: pad(30, (174.61, 220.0, 261.63), 0.15),
+    "receptive-1-warm.wav": lambda: pad(30, (220.0, 277.18, 329.63), 0.5, 84),
+    "receptive-2-slower.wav": lambda: pad(30, (196.0, 246.94, 293.66), 0.3, 72),
+    "receptive-3-resting.wav": lambda: pad(30, (174.61, 220.0, 261.63), 0.15, 60),
 }
 
 

@@ -260,3 +260,13 @@ def test_appliance_status_lists_the_plan_and_marks_the_piece_playing():
     assert "block: iso" in text
     assert "    0:00  120 BPM  level 70  P0 120" in text
     assert "  > 0:05  108 BPM" in text  # skipped to, so it began at 0:05
+
+
+def test_a_short_playlist_is_told_once_not_once_per_repeated_piece():
+    """Three 30 s tracks for a 5-minute block: the calmest plays on, and the notice that
+    says so comes once (the room keeps only the last ten notices)."""
+    tracks = (Track("/a", "Warm", 30, 84), Track("/b", "Slower", 30, 72),
+              Track("/c", "Resting", 30, 60))
+    made = iso.plan(tracks, 5, iso.Shape.of(Settings()), 70, None, "high", None, False)
+    assert len(made.pieces) >= 10 and made.pieces[-1].track.title == "Resting"
+    assert len(made.notes) == len(set(made.notes)) == 1

@@ -145,7 +145,8 @@ def plan(tracks, minutes: float, shape: Shape, volume: float, from_bpm: Optional
     if reached > to * (1 + NEAR) and not u:
         notes.append(f"reaches {reached:g} BPM, not {to:g}: no slower track, or the block "
                      "is too short for the steps")
-    return Plan(tuple(pieces), start, to, "u" if u else "iso", tuple(notes))
+    # each note once: a short playlist repeats its last track many times, one notice says it
+    return Plan(tuple(pieces), start, to, "u" if u else "iso", tuple(dict.fromkeys(notes)))
 
 
 def _choose(tracks, wanted, u: bool, notes: list) -> list[tuple[Track, float]]:
