@@ -105,8 +105,6 @@ class Daemon:
                                 cfg.socket_path.parent, level_to_db(cfg.settings.cap),
                                 cfg.room_id)
         self._started.append(self._close_audio)
-        if library.welcome:  # the room's song waits pre-rolled: a press only resumes it
-            self.audio.preroll.want(library.welcome[0])
         calibration, problem = load_calibration(cfg.state_dir)  # the room level in dB SPL
         if problem:
             log.warning("%s", problem)

@@ -48,6 +48,9 @@ class AudioOutput(Protocol):
     def tick(self, now) -> Optional[float]: ...
     def snapshot(self, now) -> dict: ...
     def silence_now(self): ...
+    # the welcome song the room plays next (the room's, a booking's, a client's): keep it
+    # ready, so a press only resumes it (None: no welcome playlist)
+    def expect(self, track, now): ...
 
 
 class Pending:
@@ -110,6 +113,7 @@ class Engine:
         self._faults_version = 0
         self._shutdown_fade: Optional[float] = None
         self._handling: Optional[Pending] = None
+        self._expected = None  # the welcome song the audio was last told to keep ready
         self.stopped = threading.Event()
         # until the engine thread has built the first one: no audio is read off its thread
         self._status = self._build_status(clock(), channels=False)
@@ -229,6 +233,7 @@ class Engine:
     def _run(self):
         try:
             self._status = self._build_status(self.clock())
+            self._expect_welcome(self.clock())
             self._loop()
         except Exception as exc:
             log.exception("engine failed; silencing the room")
@@ -308,6 +313,7 @@ class Engine:
             return
         ended, started = events.track_changes(self.state, outcome.state, outcome.effects)
         self.state = outcome.state
+        self._expect_welcome(now)
         for event in ended:  # what stops stops before the phase moves; what starts, after
             self._emit(event)
         self._apply(outcome.effects, now)
@@ -337,6 +343,12 @@ class Engine:
             elif isinstance(effect, c.Notice):
                 log.warning("%s", effect.message)
                 self._notices = (self._notices + (effect.message,))[-10:]
+
+    def _expect_welcome(self, now: float):
+        track = session.next_welcome(self.state)
+        if track != self._expected:
+            self._expected = track
+            self.audio.expect(track, now)
 
     def _build_status(self, now: float, channels: bool = True) -> Status:
         state = self.state

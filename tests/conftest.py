@@ -378,10 +378,14 @@ class SilentAudio(AudioOutput):
 
     def __init__(self):
         self.played = []
+        self.expected = None  # the welcome song it was told to keep ready
 
     def play(self, channel, track, level_db, fade_in_s, play_id, crossfade_s, now,
              join_fade=False, gain_db=0.0):
         self.played.append((channel, track.title))
+
+    def expect(self, track, now):
+        self.expected = track
 
     def fade(self, channel, level_db, seconds, now):
         pass

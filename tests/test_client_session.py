@@ -193,3 +193,22 @@ def test_a_state_dir_that_refuses_is_a_refusal_and_the_room_runs_on(desk, monkey
     with pytest.raises(Refused, match=r"^client use: cannot read .*clients.json \(Permission "):
         registry.call("client use", {"code": "K17"})
     assert engine.status().client is None and engine.status().fault is None
+
+
+def test_the_chosen_clients_welcome_song_is_the_one_kept_ready():
+    """On a Pi the welcome waits pre-rolled, so a press only resumes it (38 ms, not the 85 ms
+    of a fresh play()): the engine tells the audio which song that is whenever it changes:
+    the room's at start, the client's once chosen, the room's again after the session."""
+    audio = SilentAudio()
+    engine = Engine(new_state(ROOM, LIB), audio)
+    engine.start()
+    try:
+        def expected_after(command):
+            assert engine.submit(command).wait(5)
+            return audio.expected.title
+        assert expected_after(c.ClearClient()) == "Hello song"
+        assert expected_after(c.ChooseClient(K17)) == "Short hello"
+        assert expected_after(c.Ambient()) == "Short hello"
+        assert expected_after(c.End()) == "Hello song"  # the session is over
+    finally:
+        engine.shutdown(fade_s=0.05)

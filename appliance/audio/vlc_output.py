@@ -269,6 +269,10 @@ class VlcAudio:
             }
         return out
 
+    def expect(self, track: Optional[Track], now: float):
+        """The welcome song the room plays next waits pre-rolled (on ALSA: preroll.py)."""
+        self.preroll.want(track, now)
+
     def silence_now(self):
         """Last resort when something failed: stop every deck at once (quiet beats loud)."""
         self.preroll.drop()

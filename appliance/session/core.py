@@ -67,6 +67,12 @@ def remaining_s(state: State, now: float) -> Optional[float]:
     return None if state.deadline is None else max(0.0, state.deadline - now)
 
 
+def next_welcome(state: State) -> Optional[Track]:
+    """The song `welcome` without a track name would play now: the chosen client's, the
+    booked session's, else the room's first."""
+    return find_track(state.library.welcome, state.session_welcome)
+
+
 def now_playing(state: State) -> Optional[Track]:
     for channel in (FOREGROUND_CH, AMBIENT_CH):
         track = state.plan(channel).current
