@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 1.0
 PRUNE_EVERY_S = 24 * 3600.0
 QUEUE_LIMIT = 10000   # a disk that hangs for hours: the oldest news is dropped, not memory
+REPLAYS = 3           # an erased session, then a replaced file, then written
 _STOP = object()
 
 
@@ -138,16 +139,26 @@ class RecordAdapter:
                 self._prune(self.wall())
 
     def _write(self, items: list, stopping: bool = False):
+        batch = self._retry + items
+        # a batch that met an erased session or a replaced file is written again at once,
+        # not with the next batch: at a stop there is none, and the next session would be
+        # lost with it (each cause is met once: the session is gone, the file is new)
+        for _ in range(REPLAYS):
+            if not self._commit(batch, stopping):
+                return
+        self._keep(batch)
+
+    def _commit(self, batch: list, stopping: bool) -> bool:
+        """Write `batch` in one transaction; True when it is to be replayed now."""
         rec = self.recorder
         if rec is None:
             self._open()
             rec = self.recorder
             if rec is None:
-                self._keep(self._retry + items)
-                return
-        batch = self._retry + items
+                self._keep(batch)
+                return False
         if not batch and rec.session is None and not stopping:
-            return
+            return False
         saved = (copy.deepcopy(rec.session), rec.client, rec.phase, rec._opener, rec.erased)
         try:
             rec.conn.execute("BEGIN IMMEDIATE")
@@ -163,20 +174,20 @@ class RecordAdapter:
             rec.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._undo(saved)
-            self._failed(exc, batch)
-            return
+            return self._failed(exc, batch)
         except Exception:  # a bug, not the disk: loud, and the rest is still recorded
             self._undo(saved)
             log.exception("record: %d item(s) could not be recorded and are left out",
                           len(batch))
             self._retry = []
-            return
+            return False
         self._retry = []
         self._problem("write", None)
         if self._dropped:
             log.error("record: %d event(s) were dropped while the disk did not write",
                       self._dropped)
             self._dropped = 0
+        return False
 
     def _undo(self, saved: tuple):
         rec = self.recorder
@@ -187,15 +198,16 @@ class RecordAdapter:
             pass  # the file is gone bad: _failed replaces it
         rec.session, rec.client, rec.phase, rec._opener, rec.erased = saved
 
-    def _failed(self, exc: sqlite3.Error, batch: list):
+    def _failed(self, exc: sqlite3.Error, batch: list) -> bool:
+        """True: replay the batch now (the erased session is skipped, or the file is new)."""
         rec = self.recorder
         if isinstance(exc, sqlite3.IntegrityError) and rec.session is not None:
             # the session was erased under us (appliance client forget): not recorded again;
             # the batch is replayed, since what came after that session's end (the next
             # session) is in it too
             log.info("record: the session in the room was erased; it is not recorded further")
-            rec.session, rec.erased, self._retry = None, True, batch
-            return
+            rec.session, rec.erased = None, True
+            return True
         if db.is_corrupt(exc):
             # the new file starts with the room as it was before this batch, then the batch
             _, mono, wall, _ = batch[0] if batch else (None, self.mono(), self.wall(), None)
@@ -207,17 +219,18 @@ class RecordAdapter:
             except OSError as move_exc:
                 self._problem("write", f"{self.path}: corrupt and cannot be moved aside "
                                        f"({move_exc.strerror}); sessions are not recorded")
-                return
+                return False
             problem = (f"{self.path}: not a readable session record ({exc}); moved aside to "
                        f"{aside.name}, a new record begun")
             log.error("record: %s", problem)
             self._problem("file", problem)
             self._open()
-            return
+            return self.recorder is not None
         why = "the disk is full" if db.is_full(exc) else str(exc)
         self._problem("write", f"{self.path}: cannot write ({why}); sessions are not "
                                "recorded until it can")
         self._keep(batch)
+        return False
 
     def _keep(self, batch: list):
         self._dropped += max(0, len(batch) - QUEUE_LIMIT)

@@ -34,7 +34,10 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_started ON sessions (started);
 CREATE INDEX sessions_client ON sessions (client);
+-- the writer updates a running phase or track by its id: an explicit INTEGER PRIMARY KEY,
+-- since VACUUM (client forget) may renumber the implicit rowids of a table without one
 CREATE TABLE phases (
+    id INTEGER PRIMARY KEY,
     session INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     phase TEXT NOT NULL,
     started REAL NOT NULL,
@@ -42,6 +45,7 @@ CREATE TABLE phases (
 );
 CREATE INDEX phases_session ON phases (session);
 CREATE TABLE tracks (
+    id INTEGER PRIMARY KEY,
     session INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     channel TEXT NOT NULL,
     title TEXT NOT NULL,
@@ -51,6 +55,7 @@ CREATE TABLE tracks (
 );
 CREATE INDEX tracks_session ON tracks (session);
 CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
     session INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     at REAL NOT NULL,
     verb TEXT NOT NULL,

@@ -138,7 +138,7 @@ class Recorder:
 
     def _end_phase(self, mono: float):
         s = self.session
-        self._sql("UPDATE phases SET seconds = ? WHERE rowid = ?",
+        self._sql("UPDATE phases SET seconds = ? WHERE id = ?",
                   (max(0.0, mono - s.phase_mono), s.phase_row))
 
     def _action(self, mono: float, event: dict):
@@ -153,5 +153,5 @@ class Recorder:
     def _track_ended(self, channel: str, until_mono: float, failed: bool):
         row, started = self.session.tracks.pop(channel, (None, 0.0))
         if row is not None:
-            self._sql("UPDATE tracks SET seconds = ?, failed = ? WHERE rowid = ?",
+            self._sql("UPDATE tracks SET seconds = ?, failed = ? WHERE id = ?",
                       (max(0.0, until_mono - started), int(failed), row))
