@@ -120,7 +120,7 @@ def test_one_offs_from_the_command_line(room_factory, capsys):
 
 
 BAD_REQUESTS = [
-    ({"action": "fly"}, "invalid", "schedule: unknown action 'fly' (list, add, remove)"),
+    ({"action": "fly"}, "invalid", "schedule: unknown action 'fly' (list, add, remove, forget)"),
     ({"action": "list", "limit": "all"}, "invalid",
      "schedule list: limit must be a whole number, not 'all'"),
     ({"action": "add", "start": "2030-01-01T10:00", "minutes": 45}, "refused",

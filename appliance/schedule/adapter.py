@@ -1,4 +1,4 @@
-"""The schedule inside the daemon: its thread, and the verbs it offers (list, add, remove)."""
+"""The schedule inside the daemon: its thread, and the verbs it offers (list, add, remove, forget)."""
 from __future__ import annotations
 
 import logging
