@@ -14,14 +14,14 @@ back each waiting track starts again where it was, from silence, with its fade-i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from ..errors import ApplianceError
-from ..levels import SILENCE_DB, heard_db, vlc_volume_for
+from ..levels import SILENCE_DB, vlc_volume_for
 from ..session.commands import TrackEnded, TrackFailed
 from ..session.model import CHANNELS, Track
-from .mixer import ChannelMix, DeckMix, deck_db, hold_heard_level, set_fader, within_cap
+from .decks import Channel, Deck
+from .mixer import DeckMix, deck_db, hold_heard_level, set_fader, within_cap
 from .players import PlayerStartFailed, Players
 from .preroll import Preroll
 from .ramp import STEP_S, Ramp, ramp_from
@@ -34,45 +34,10 @@ START_POLL_S = 0.003    # how often a starting deck is checked: sound within mil
 # (plus ~0.25 s) before the end is heard: with the default 1000 ms a fade froze for the last
 # 1.2 s of every track. Local files need little read-ahead.
 FILE_CACHING_MS = 100
-# Through PulseAudio the last ~0.3 s of a file take no volume at all, yet audio_get_volume()
-# reports the new one (measured: OGG frozen when sent 0.35 s before the end, FLAC 0.3 s; the
-# ALSA path took every change down to 0.25 s). Within this much of its end a deck counts, for
-# the cap, at the loudest volume it may still be playing, and it is left to end by itself.
-TAIL_S = 0.5
 
 
 class AudioStartFailed(ApplianceError, OSError):
     """libVLC could not be started on the configured output."""
-
-
-@dataclass
-class Deck:
-    player: object
-    name: str
-    mix: DeckMix = field(default_factory=DeckMix)
-    play_id: int = 0
-    track: Optional[Track] = None
-    status: str = "idle"            # idle | starting | playing | waiting (for the device)
-    fade_in_s: float = 0.0
-    volumes: SentVolumes = field(default_factory=SentVolumes)
-    started_at: float = 0.0
-    audio_seen: bool = False
-    generation: int = 0             # the player's current load (players.Players.load)
-    resume_s: float = 0.0           # where a waiting track starts again
-    length_s: Optional[float] = None  # the file's length, once libVLC knows it
-    tail_volume: Optional[int] = None  # in its tail: the loudest volume it may still play at
-
-
-class Channel:
-    def __init__(self, name: str, decks):
-        self.name = name
-        self.decks = decks
-        self.mix = ChannelMix()
-        self.front = 0  # index of the deck that plays what the session asked for
-
-    @property
-    def current(self) -> Deck:
-        return self.decks[self.front]
 
 
 class VlcAudio:
@@ -199,13 +164,13 @@ class VlcAudio:
         readback = [d.player.audio_get_volume() for _, d in sounding]
         frozen = {i for i, (_, d) in enumerate(sounding) if d.volumes.frozen(readback[i], now)}
         for _, deck in sounding:
-            self._watch_tail(deck, now)
+            deck.watch_tail(now)
         # decks whose level libVLC may no longer change: the others make room for them
         fixed = {i for i, (_, d) in enumerate(sounding) if i in frozen or d.tail_volume is not None}
         # one step ahead: libVLC applies a volume from its next block on, so a fade that is
         # sent a step early is heard on time (the first step of a fade at once, not 40 ms on)
         levels = [deck_db(ch.mix, d.mix, now + STEP_S) for ch, d in sounding]
-        budget = [self._loudest_possible(d, readback[i] if i in frozen else None)
+        budget = [d.loudest_possible(readback[i] if i in frozen else None, self.stage_db)
                   if i in fixed else levels[i] for i, (_, d) in enumerate(sounding)]
         wanted = within_cap(budget, self.cap_db, fixed)
         for i, (_, deck) in enumerate(sounding):
@@ -245,7 +210,7 @@ class VlcAudio:
         volume (or cannot any more), so the stop itself is never heard as a cut."""
         if deck.status == "idle":
             return True
-        if deck.tail_volume and self._remaining_s(deck, now) > -STEP_S:
+        if deck.tail_volume and deck.remaining_s(now) > -STEP_S:
             return False  # it may still sound: stopping it now would be a cut; it ends soon
         if deck.status == "playing" and not (readback == 0 or frozen
                                              or now >= fade_ended + READBACK_WINDOW_S):
@@ -365,24 +330,6 @@ class VlcAudio:
             play_id = deck.play_id
             self._stop_deck(deck)
             self.submit(TrackFailed(channel, play_id, "no audio in the file"))
-
-    def _remaining_s(self, deck: Deck, now: float) -> float:
-        """How much of the deck's file is still to be heard (it plays from started_at)."""
-        if deck.length_s is None:
-            return float("inf")
-        return deck.length_s - deck.resume_s - (now - deck.started_at)
-
-    def _watch_tail(self, deck: Deck, now: float):
-        if deck.length_s is None:
-            ms = deck.player.get_length()
-            deck.length_s = ms / 1000.0 if ms > 0 else None
-        if deck.tail_volume is None and self._remaining_s(deck, now) < TAIL_S:
-            # any volume of the last read-back window may be the one it keeps
-            deck.tail_volume = max(deck.volumes.plausible(now))
-
-    def _loudest_possible(self, deck: Deck, frozen_at: Optional[int]) -> float:
-        volumes = [v for v in (frozen_at, deck.tail_volume) if v is not None]
-        return heard_db(max(volumes), self.stage_db)
 
     def _fade_deck_out(self, deck: Deck, seconds: float, now: float):
         if deck.status != "playing":
