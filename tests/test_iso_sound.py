@@ -91,12 +91,14 @@ def test_an_iso_block_steps_down_in_tempo_and_level_and_ends_with_a_fade(room_fa
         assert abs(at - sent - p["starts_s"]) < 0.5, (at - sent, p)
     # each piece alone (after its crossfade, before the next) at its planned, lower level;
     # the last one is alone only under the closing fade (below)
+    # (its 1 s fade-in counted from when it was heard: a piece heard up to 0.5 s late, as
+    # allowed above, was once measured still coming up, 1.4 dB short, in a clean-clone run)
     heard = []
-    for hz, p in zip(freqs[:-1], plan[:-1]):
-        begin = sent + p["starts_s"] + 1.2
+    for hz, p, at in zip(freqs[:-1], plan[:-1], starts):
+        begin = max(sent + p["starts_s"], at) + 1.2
         levels = [db for _, db in rec.tone_levels(hz, begin, begin + 0.7)]
         heard.append(sum(levels) / len(levels))
-        assert abs(heard[-1] - heard_at(p["level"])) < 1.0, (p, heard[-1])
+        assert abs(heard[-1] - heard_at(p["level"])) < 1.0, (p, at - sent, heard[-1])
     assert all(b < a - 0.8 for a, b in zip(heard, heard[1:])), heard
     # a crossfade: never louder than the piece before, and no deep hole in the middle
     for p, before, after in zip(plan[1:], heard, heard[1:]):
