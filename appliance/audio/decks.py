@@ -33,6 +33,9 @@ class Deck:
     resume_s: float = 0.0           # where a waiting track starts again
     length_s: Optional[float] = None  # the file's length, once libVLC knows it
     tail_volume: Optional[int] = None  # in its tail: the loudest volume it may still play at
+    # the deck this one crossfades from, and over how long: its fade is re-timed to begin
+    # when this one is heard (a fresh player takes 80 ms and more on ALSA before it sounds)
+    crossfade_from: Optional[tuple] = None
 
     def remaining_s(self, now: float) -> float:
         """How much of the deck's file is still to be heard (it plays from started_at)."""

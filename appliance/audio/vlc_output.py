@@ -97,6 +97,7 @@ class VlcAudio:
             ch.front = 1 - ch.front
         deck = ch.current
         self._stop_deck(deck)  # an earlier track still fading out (already low)
+        deck.crossfade_from = (old, crossfade_s) if old.status == "playing" else None
         deck.play_id, deck.track, deck.fade_in_s = play_id, track, fade_in_s
         deck.mix, deck.audio_seen, deck.started_at, deck.resume_s = (DeckMix(trim_db=gain_db),
                                                                      False, now, 0.0)
@@ -318,6 +319,12 @@ class VlcAudio:
             start = SILENCE_DB + 1.0 - self.channels[channel].mix.fader_db(now) - trim
             deck.mix = DeckMix(gain=Ramp(min(start, 0.0), 0.0, now, deck.fade_in_s),
                                sounding=True, trim_db=trim)
+            old, seconds = deck.crossfade_from or (None, 0.0)
+            deck.crossfade_from = None
+            if old is not None and old.status == "playing" and old.play_id == 0:
+                # the old track goes on down from where it is, over the whole crossfade from
+                # now: no hole while the new one was still starting, and never up
+                old.mix.gain = ramp_from(old.mix.gain_db(now), None, seconds, now)
         elif now - deck.started_at > START_TIMEOUT_S:
             play_id = deck.play_id
             self._stop_deck(deck)
@@ -357,6 +364,7 @@ class VlcAudio:
             self._replace_player(deck)
         deck.status, deck.play_id, deck.track, deck.resume_s = "idle", 0, None, 0.0
         deck.mix, deck.length_s, deck.tail_volume = DeckMix(), None, None
+        deck.crossfade_from = None
 
 
 def _earliest(a: Optional[float], b: float) -> float:
